@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mini_tcp: module init and exit, registration, per-netns state.
+ *
+ * Registration order (and exit in exactly the reverse order):
+ *   proto_register -> inet_register_protosw -> register_pernet_subsys ->
+ *   inet_add_protocol.
+ * The protocol handler goes in last, so that no segment can reach us before
+ * every namespace has its control socket, counters and sysctls.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/sysctl.h>
+#include <linux/vmalloc.h>
+#include <net/inet_common.h>
+#include <net/net_namespace.h>
+#include <net/protocol.h>
+
+#include "mini_tcp.h"
+
+int mtcp_ipproto = IPPROTO_MINI_TCP;
+module_param_named(ipproto, mtcp_ipproto, int, 0444);
+MODULE_PARM_DESC(ipproto, "IP protocol number to register (default 253)");
+
+static unsigned int ehash_entries = 16384;
+module_param(ehash_entries, uint, 0444);
+MODULE_PARM_DESC(ehash_entries, "Buckets of the connection hash (power of 2)");
+
+unsigned int mtcp_net_id __read_mostly;
+struct inet_hashinfo mtcp_hashinfo;
+
+/* ---------------------------------------------------------------- sysctls */
+
+static int zero;
+static int one = 1;
+static int two = 2;
+static int max_syncnt = 127;		/* as TCP's MAX_TCP_SYNCNT */
+static int max_retries = 255;
+static int max_backlog = 65536;
+static int max_timeout = 600 * HZ;	/* 10 minutes */
+
+static const struct ctl_table mtcp_sysctl_template[] = {
+	{
+		.procname	= "syncookies",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &zero,
+		.extra2		= &two,
+	},
+	{
+		.procname	= "max_syn_backlog",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &one,
+		.extra2		= &max_backlog,
+	},
+	{
+		.procname	= "syn_retries",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &one,
+		.extra2		= &max_syncnt,
+	},
+	{
+		.procname	= "synack_retries",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &one,
+		.extra2		= &max_syncnt,
+	},
+	{
+		.procname	= "retries2",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &one,
+		.extra2		= &max_retries,
+	},
+	{
+		.procname	= "orphan_retries",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &one,
+		.extra2		= &max_retries,
+	},
+	{
+		.procname	= "fin_timeout",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_jiffies,
+	},
+	{
+		.procname	= "tw_timeout",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_jiffies,
+	},
+	{ }
+};
+
+static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
+{
+	int *data[] = {
+		&mn->sysctl_syncookies, &mn->sysctl_max_syn_backlog,
+		&mn->sysctl_syn_retries, &mn->sysctl_synack_retries,
+		&mn->sysctl_retries2, &mn->sysctl_orphan_retries,
+		&mn->sysctl_fin_timeout, &mn->sysctl_tw_timeout,
+	};
+	struct ctl_table *table;
+	unsigned int i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(data) != ARRAY_SIZE(mtcp_sysctl_template) - 1);
+
+	table = kmemdup(mtcp_sysctl_template, sizeof(mtcp_sysctl_template),
+			GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	for (i = 0; i < ARRAY_SIZE(data); i++)
+		table[i].data = data[i];
+	/* Timeouts stay within what the timers can take. */
+	table[6].proc_handler = proc_dointvec_minmax;
+	table[6].extra1 = &one;
+	table[6].extra2 = &max_timeout;
+	table[7].proc_handler = proc_dointvec_minmax;
+	table[7].extra1 = &one;
+	table[7].extra2 = &max_timeout;
+
+	mn->sysctl_hdr = register_net_sysctl(net, "net/mini_tcp", table);
+	if (!mn->sysctl_hdr) {
+		kfree(table);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void mtcp_sysctl_exit_net(struct mtcp_net *mn)
+{
+	struct ctl_table *table = mn->sysctl_hdr->ctl_table_arg;
+
+	unregister_net_sysctl_table(mn->sysctl_hdr);
+	kfree(table);
+}
+
+/* ------------------------------------------------------------- per netns */
+
+static int __net_init mtcp_net_init(struct net *net)
+{
+	struct mtcp_net *mn = mtcp_pernet(net);
+	int err;
+
+	/* Linux TCP's defaults. */
+	mn->sysctl_syncookies = 1;
+	mn->sysctl_max_syn_backlog = 1024;
+	mn->sysctl_syn_retries = 6;
+	mn->sysctl_synack_retries = 5;
+	mn->sysctl_retries2 = 15;
+	mn->sysctl_orphan_retries = 8;
+	mn->sysctl_fin_timeout = 60 * HZ;
+	mn->sysctl_tw_timeout = 60 * HZ;
+
+	refcount_set(&mn->tw_death_row.tw_refcount, 1);
+	mn->tw_death_row.hashinfo = &mtcp_hashinfo;
+	mn->tw_death_row.sysctl_max_tw_buckets = 262144;
+
+	mn->mib = alloc_percpu(struct mtcp_mib_cpu);
+	if (!mn->mib)
+		return -ENOMEM;
+
+	/*
+	 * A raw socket, not one of ours: a SOCK_STREAM socket of this
+	 * protocol would hold a reference on the module for as long as the
+	 * namespace lives, and rmmod could never succeed.
+	 */
+	err = inet_ctl_sock_create(&mn->ctl_sk, PF_INET, SOCK_RAW,
+				   mtcp_ipproto, net);
+	if (err)
+		goto free_mib;
+
+	err = mtcp_sysctl_init_net(net, mn);
+	if (err)
+		goto free_ctl;
+
+	err = mtcp_proc_init_net(net);
+	if (err)
+		goto free_sysctl;
+	return 0;
+
+free_sysctl:
+	mtcp_sysctl_exit_net(mn);
+free_ctl:
+	inet_ctl_sock_destroy(mn->ctl_sk);
+free_mib:
+	free_percpu(mn->mib);
+	return err;
+}
+
+static void __net_exit mtcp_net_exit(struct net *net)
+{
+	struct mtcp_net *mn = mtcp_pernet(net);
+
+	mtcp_proc_exit_net(net);
+	mtcp_sysctl_exit_net(mn);
+	inet_ctl_sock_destroy(mn->ctl_sk);
+}
+
+/*
+ * Request and TIME_WAIT socks hold no reference on their namespace: purge
+ * those of the dying namespaces before their counters and death row go.
+ */
+static void __net_exit mtcp_net_exit_batch(struct list_head *net_exit_list)
+{
+	struct net *net;
+
+	inet_twsk_purge(&mtcp_hashinfo);
+
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		struct mtcp_net *mn = mtcp_pernet(net);
+
+		WARN_ON_ONCE(!refcount_dec_and_test(&mn->tw_death_row.tw_refcount));
+		free_percpu(mn->mib);
+	}
+}
+
+static struct pernet_operations mtcp_net_ops = {
+	.init		= mtcp_net_init,
+	.exit		= mtcp_net_exit,
+	.exit_batch	= mtcp_net_exit_batch,
+	.id		= &mtcp_net_id,
+	.size		= sizeof(struct mtcp_net),
+};
+
+/* ---------------------------------------------------------- hash tables */
+
+static int mtcp_hashinfo_init(void)
+{
+	struct inet_hashinfo *h = &mtcp_hashinfo;
+	unsigned int i, nbind;
+	int err;
+
+	if (!ehash_entries || !is_power_of_2(ehash_entries) ||
+	    ehash_entries > (1U << 24)) {
+		pr_err("ehash_entries must be a power of 2 up to 2^24\n");
+		return -EINVAL;
+	}
+	nbind = min(ehash_entries, 65536U);
+
+	err = inet_hashinfo2_init_mod(h);
+	if (err)
+		return err;
+
+	err = -ENOMEM;
+	h->bind_bucket_cachep = kmem_cache_create("mini_tcp_bind_bucket",
+						  sizeof(struct inet_bind_bucket),
+						  0, SLAB_HWCACHE_ALIGN, NULL);
+	if (!h->bind_bucket_cachep)
+		goto free_lhash2;
+	h->bind2_bucket_cachep = kmem_cache_create("mini_tcp_bind2_bucket",
+						   sizeof(struct inet_bind2_bucket),
+						   0, SLAB_HWCACHE_ALIGN, NULL);
+	if (!h->bind2_bucket_cachep)
+		goto free_bind_cache;
+
+	h->ehash = kvmalloc_array(ehash_entries, sizeof(*h->ehash), GFP_KERNEL);
+	if (!h->ehash)
+		goto free_bind2_cache;
+	h->ehash_mask = ehash_entries - 1;
+	for (i = 0; i < ehash_entries; i++)
+		INIT_HLIST_NULLS_HEAD(&h->ehash[i].chain, i);
+	if (inet_ehash_locks_alloc(h))
+		goto free_ehash;
+
+	h->bhash = kvmalloc_array(nbind, sizeof(*h->bhash), GFP_KERNEL);
+	h->bhash2 = kvmalloc_array(nbind, sizeof(*h->bhash2), GFP_KERNEL);
+	if (!h->bhash || !h->bhash2)
+		goto free_bhash;
+	h->bhash_size = nbind;
+	for (i = 0; i < nbind; i++) {
+		spin_lock_init(&h->bhash[i].lock);
+		INIT_HLIST_HEAD(&h->bhash[i].chain);
+		spin_lock_init(&h->bhash2[i].lock);
+		INIT_HLIST_HEAD(&h->bhash2[i].chain);
+	}
+	h->pernet = false;
+	return 0;
+
+free_bhash:
+	kvfree(h->bhash2);
+	kvfree(h->bhash);
+	inet_ehash_locks_free(h);
+free_ehash:
+	kvfree(h->ehash);
+free_bind2_cache:
+	kmem_cache_destroy(h->bind2_bucket_cachep);
+free_bind_cache:
+	kmem_cache_destroy(h->bind_bucket_cachep);
+free_lhash2:
+	inet_hashinfo2_free_mod(h);
+	return err;
+}
+
+static void mtcp_hashinfo_free(void)
+{
+	struct inet_hashinfo *h = &mtcp_hashinfo;
+
+	kvfree(h->bhash2);
+	kvfree(h->bhash);
+	inet_ehash_locks_free(h);
+	kvfree(h->ehash);
+	kmem_cache_destroy(h->bind2_bucket_cachep);
+	kmem_cache_destroy(h->bind_bucket_cachep);
+	inet_hashinfo2_free_mod(h);
+}
+
+/* ------------------------------------------------------------ registration */
+
+static const struct net_protocol mtcp_protocol = {
+	.handler	= mtcp_v4_rcv,
+	.err_handler	= mtcp_v4_err,
+	.no_policy	= 1,	/* input.c does the xfrm policy check itself */
+};
+
+static struct inet_protosw mtcp_protosw = {
+	.type		= SOCK_STREAM,
+	.prot		= &mtcp_prot,
+	.ops		= &mtcp_stream_ops,
+	.flags		= INET_PROTOSW_ICSK,
+};
+
+static int __init mtcp_init(void)
+{
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct mtcp_skb_cb) > sizeof_field(struct sk_buff, cb));
+
+	if (mtcp_ipproto <= 0 || mtcp_ipproto >= IPPROTO_MAX) {
+		pr_err("ipproto=%d is not an IP protocol number\n", mtcp_ipproto);
+		return -EINVAL;
+	}
+	mtcp_protosw.protocol = mtcp_ipproto;
+
+	err = mtcp_hashinfo_init();
+	if (err)
+		return err;
+
+	err = proto_register(&mtcp_prot, 1);
+	if (err)
+		goto free_hashinfo;
+
+	inet_register_protosw(&mtcp_protosw);
+
+	err = register_pernet_subsys(&mtcp_net_ops);
+	if (err)
+		goto unregister_protosw;
+
+	/* Returns -1, not an errno, when the slot is taken. */
+	if (inet_add_protocol(&mtcp_protocol, mtcp_ipproto) < 0) {
+		pr_err("IP protocol %d is already registered\n", mtcp_ipproto);
+		err = -EBUSY;
+		goto unregister_pernet;
+	}
+
+	pr_info("registered as IP protocol %d\n", mtcp_ipproto);
+	return 0;
+
+unregister_pernet:
+	unregister_pernet_subsys(&mtcp_net_ops);
+unregister_protosw:
+	inet_unregister_protosw(&mtcp_protosw);
+	proto_unregister(&mtcp_prot);
+free_hashinfo:
+	mtcp_hashinfo_free();
+	return err;
+}
+
+static void __exit mtcp_exit(void)
+{
+	inet_del_protocol(&mtcp_protocol, mtcp_ipproto);
+	/* inet_del_protocol waited for readers; none of our handlers runs. */
+	unregister_pernet_subsys(&mtcp_net_ops);
+	inet_unregister_protosw(&mtcp_protosw);
+	proto_unregister(&mtcp_prot);
+	mtcp_hashinfo_free();
+}
+
+module_init(mtcp_init);
+module_exit(mtcp_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("mini_tcp: TCP connection management as a transport protocol");
+MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET, IPPROTO_MINI_TCP, SOCK_STREAM);

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mini_tcp: TCP's connection management as a transport of its own.
+ *
+ * Internal API between the files of the module:
+ *   mini_tcp.c   module init/exit, registration, per-netns state, sysctls
+ *   socket.c     struct proto and struct proto_ops: the socket calls
+ *   input.c      receive path: checksum, lookup, state processing
+ *   output.c     building and sending segments
+ *   timer.c      retransmission, FIN_WAIT_2 and TIME_WAIT
+ *   syncookie.c  SYN cookies
+ *   proc.c       /proc/net/mini_tcp and /proc/net/mini_tcp_stat
+ *   fsm.c        the state machine as a table (see fsm.h)
+ *
+ * Locking follows TCP: a full socket is processed under its socket lock
+ * (bh_lock_sock in softirq, or lock_sock and the backlog in process
+ * context); request socks and TIME_WAIT socks are looked up under RCU and
+ * handled without the listener lock, as inet_connection_sock expects.
+ */
+#ifndef _MINI_TCP_H
+#define _MINI_TCP_H
+
+#include <linux/percpu.h>
+#include <linux/skbuff.h>
+#include <linux/tcp.h>
+#include <net/inet_connection_sock.h>
+#include <net/inet_hashtables.h>
+#include <net/inet_timewait_sock.h>
+#include <net/ip.h>
+#include <net/netns/generic.h>
+#include <net/request_sock.h>
+#include <net/tcp.h>	/* before(), after(), TCPHDR_*, TCPOPT_*: the header is TCP's */
+#include <net/sock.h>
+
+#include "fsm.h"
+#include "uapi/mini_tcp.h"
+
+/* The wire header is TCP's (RFC 9293 §3.1), bit for bit. */
+#define MTCP_HDR_MIN		((unsigned int)sizeof(struct tcphdr))
+#define MTCP_HDR_MAX		60U
+#define MTCP_MSS_DEFAULT	536U	/* RFC 9293 §3.7.1, no MSS option */
+#define MTCP_MAX_WINDOW		65535U	/* no window scaling */
+#define MTCP_MAX_HEADER		(MTCP_HDR_MAX + MAX_HEADER)
+#define MTCP_TIMEOUT_INIT	((unsigned int)HZ)	/* RFC 6298 initial RTO */
+#define MTCP_RTO_MIN		((unsigned int)(HZ / 5))
+#define MTCP_RTO_MAX		((unsigned int)(120 * HZ))
+
+/* The IP protocol number we registered (module parameter ipproto). */
+extern int mtcp_ipproto;
+
+/* Per-skb state, behind the IP layer's own so that it survives it. */
+struct mtcp_skb_cb {
+	struct inet_skb_parm	h4;
+	u32			seq;		/* first sequence number */
+	u32			end_seq;	/* seq + SYN + FIN + payload */
+	u32			ack_seq;
+	u8			flags;		/* TCPHDR_* of the segment */
+	u8			sacked;		/* transmitted before (Karn) */
+	u32			when;		/* jiffies of the last send */
+};
+
+#define MTCP_SKB_CB(skb)	((struct mtcp_skb_cb *)&((skb)->cb[0]))
+
+static inline struct tcphdr *mtcp_hdr(const struct sk_buff *skb)
+{
+	return (struct tcphdr *)skb_transport_header(skb);
+}
+
+/* The transmission control block. */
+struct mini_sock {
+	struct inet_connection_sock icsk;	/* must be first */
+	u32	iss;		/* our initial sequence number */
+	u32	irs;		/* their initial sequence number */
+	u32	snd_una;	/* oldest unacknowledged */
+	u32	snd_nxt;	/* next to send */
+	u32	write_seq;	/* next to queue (end of the write queue) */
+	u32	snd_wnd;	/* peer's window */
+	u32	snd_wl1;	/* seq of the last window update */
+	u32	snd_wl2;	/* ack of the last window update */
+	u32	rcv_nxt;	/* next expected */
+	u32	rcv_wnd;	/* window left of what we last advertised */
+	u32	copied_seq;	/* next byte the reader gets */
+	u32	srtt_us;	/* smoothed RTT << 3 (RFC 6298), 0: none yet */
+	u32	rttvar_us;	/* RTT variation << 2 */
+	u16	mss;		/* effective send MSS */
+	u16	advmss;		/* MSS we announce */
+	u8	fin_queued:1,	/* our FIN is in the write queue */
+		nodelay:1,
+		cork:1;
+	unsigned long	last_overflow;	/* listener: jiffies of SYN queue overflow */
+	int	linger2;	/* TCP_LINGER2, seconds; 0: sysctl fin_timeout */
+	int	keepalive_time;	/* TCP_KEEPIDLE etc., seconds (stored) */
+	int	keepalive_intvl;
+	int	keepalive_probes;
+	int	user_timeout;	/* TCP_USER_TIMEOUT, ms (stored) */
+};
+
+static inline struct mini_sock *mtcp_sk(const struct sock *sk)
+{
+	return (struct mini_sock *)sk;
+}
+
+/* A request sock: the passive SYN_RECEIVED, without a full socket. */
+struct mtcp_request_sock {
+	struct inet_request_sock ireq;	/* must be first */
+	u32	iss;
+	u32	irs;
+	u16	mss;		/* peer's MSS option, or the default */
+};
+
+static inline struct mtcp_request_sock *mtcp_rsk(const struct request_sock *req)
+{
+	return (struct mtcp_request_sock *)req;
+}
+
+/* TIME_WAIT keeps just what it needs to re-ACK a retransmitted FIN. */
+struct mtcp_timewait_sock {
+	struct inet_timewait_sock tw;	/* must be first */
+	u32	rcv_nxt;
+	u32	snd_nxt;
+	u32	rcv_wnd;
+};
+
+static inline struct mtcp_timewait_sock *mtcp_twsk(const struct sock *sk)
+{
+	return (struct mtcp_timewait_sock *)sk;
+}
+
+/* Counters, as /proc/net/netstat's: one per-netns, per-cpu array. */
+enum mtcp_mib {
+	MTCP_MIB_INSEGS,
+	MTCP_MIB_OUTSEGS,
+	MTCP_MIB_RETRANSSEGS,
+	MTCP_MIB_INERRS,
+	MTCP_MIB_INCSUMERRORS,
+	MTCP_MIB_OUTRSTS,
+	MTCP_MIB_ACTIVEOPENS,
+	MTCP_MIB_PASSIVEOPENS,
+	MTCP_MIB_ATTEMPTFAILS,
+	MTCP_MIB_ESTABRESETS,
+	MTCP_MIB_LISTENOVERFLOWS,
+	MTCP_MIB_LISTENDROPS,
+	MTCP_MIB_SYNCOOKIESSENT,
+	MTCP_MIB_SYNCOOKIESRECV,
+	MTCP_MIB_SYNCOOKIESFAILED,
+	MTCP_MIB_TIMEWAITRECYCLED,
+	MTCP_MIB_TIMEWAITKILLED,
+	MTCP_MIB_ABORTONDATA,
+	MTCP_MIB_ABORTONTIMEOUT,
+	MTCP_MIB_NR
+};
+
+struct mtcp_mib_cpu {
+	unsigned long mibs[MTCP_MIB_NR];
+};
+
+extern const char *const mtcp_mib_names[MTCP_MIB_NR];
+
+/* Per network namespace. */
+struct mtcp_net {
+	struct sock			*ctl_sk;	/* RST, cookie SYN-ACK */
+	struct inet_timewait_death_row	tw_death_row;
+	struct mtcp_mib_cpu __percpu	*mib;
+	struct ctl_table_header		*sysctl_hdr;
+	int	sysctl_syncookies;
+	int	sysctl_max_syn_backlog;
+	int	sysctl_syn_retries;
+	int	sysctl_synack_retries;
+	int	sysctl_retries2;
+	int	sysctl_orphan_retries;
+	int	sysctl_fin_timeout;	/* jiffies */
+	int	sysctl_tw_timeout;	/* jiffies */
+};
+
+extern unsigned int mtcp_net_id;
+extern struct inet_hashinfo mtcp_hashinfo;
+extern struct proto mtcp_prot;
+
+static inline struct mtcp_net *mtcp_pernet(const struct net *net)
+{
+	return net_generic(net, mtcp_net_id);
+}
+
+#define MTCP_INC_STATS(net, field) \
+	this_cpu_inc(mtcp_pernet(net)->mib->mibs[field])
+
+/* socket.c */
+void mtcp_set_state(struct sock *sk, int state);
+void mtcp_done(struct sock *sk);
+int mtcp_fsm_event(struct sock *sk, enum mtcp_event ev);
+void mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t);
+extern const struct proto_ops mtcp_stream_ops;
+extern struct request_sock_ops mtcp_request_sock_ops;
+extern struct timewait_sock_ops mtcp_timewait_sock_ops;
+
+/* input.c */
+int mtcp_v4_rcv(struct sk_buff *skb);
+int mtcp_v4_err(struct sk_buff *skb, u32 info);
+int mtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
+struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
+				   struct request_sock *req,
+				   struct dst_entry *dst,
+				   struct request_sock *req_unhash,
+				   bool *own_req,
+				   void (*opt_child_init)(struct sock *newsk,
+							  const struct sock *sk));
+
+/* output.c */
+int mtcp_send_syn(struct sock *sk);
+int mtcp_send_synack(struct sock *sk);
+int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req);
+void mtcp_send_ack(struct sock *sk);
+void mtcp_send_probe(struct sock *sk);
+void mtcp_send_active_rst(struct sock *sk, gfp_t gfp);
+void mtcp_send_fin(struct sock *sk);
+void mtcp_push(struct sock *sk);
+int mtcp_retransmit_head(struct sock *sk);
+void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
+			u32 seq, u32 ack, u16 window, u16 mss);
+void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb);
+u16 mtcp_select_window(struct sock *sk);
+u16 mtcp_route_advmss(const struct dst_entry *dst);
+void mtcp_sync_mss(struct sock *sk, u16 peer_mss);
+
+/* timer.c */
+void mtcp_init_xmit_timers(struct sock *sk);
+void mtcp_reset_rto(struct sock *sk);
+void mtcp_arm_fin_wait2(struct sock *sk);
+void mtcp_time_wait(struct sock *sk, int state);
+void mtcp_tw_rearm(struct inet_timewait_sock *tw);
+
+/* syncookie.c */
+bool mtcp_want_cookie(struct sock *sk);
+u32 mtcp_cookie_init_seq(struct sk_buff *skb, u16 *mss);
+struct sock *mtcp_cookie_check(struct sock *sk, struct sk_buff *skb);
+
+/* proc.c */
+int mtcp_proc_init_net(struct net *net);
+void mtcp_proc_exit_net(struct net *net);
+
+/* Segment helpers. */
+static inline u32 mtcp_seg_len(const struct sk_buff *skb)
+{
+	return MTCP_SKB_CB(skb)->end_seq - MTCP_SKB_CB(skb)->seq;
+}
+
+/* Options: MSS is the only one we send; parse returns -EINVAL if malformed. */
+int mtcp_parse_options(const struct tcphdr *th, u16 *mss);
+
+#endif /* _MINI_TCP_H */

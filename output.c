@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mini_tcp: building and sending segments.
+ *
+ * The write queue holds what the peer has not acknowledged yet: our SYN,
+ * data and FIN, each skb covering [seq, end_seq).  Transmission copies an
+ * skb's payload into a fresh segment, so the queued skb is never shared
+ * with the device and retransmission is the same call as transmission.
+ * Checksums are computed here in full: there is no offload for a protocol
+ * the stack does not know.
+ */
+#include <net/checksum.h>
+#include <net/ip.h>
+#include <net/route.h>
+
+#include "mini_tcp.h"
+
+u16 mtcp_route_advmss(const struct dst_entry *dst)
+{
+	unsigned int mss = dst ? dst_metric_advmss(dst) : MTCP_MSS_DEFAULT;
+
+	return clamp_t(unsigned int, mss, 88, 65535 - MTCP_HDR_MIN - 20);
+}
+
+/* The segment size we send: what they accept, what our route carries. */
+void mtcp_sync_mss(struct sock *sk, u16 peer_mss)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	ms->mss = min_t(u16, peer_mss, ms->advmss);
+}
+
+/*
+ * The window we offer: half of the free receive buffer (the other half is
+ * skb overhead), without scaling.
+ */
+u16 mtcp_select_window(struct sock *sk)
+{
+	int free_space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
+
+	if (free_space <= 0)
+		return 0;
+	return min_t(unsigned int, free_space / 2, MTCP_MAX_WINDOW);
+}
+
+/* Push the header in front of the payload already in @skb. */
+static void mtcp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
+			      u32 seq, u32 ack, u8 flags, u16 window, u16 mss)
+{
+	unsigned int hlen = MTCP_HDR_MIN + (mss ? TCPOLEN_MSS : 0);
+	struct tcphdr *th;
+
+	th = skb_push(skb, hlen);
+	skb_reset_transport_header(skb);
+	memset(th, 0, hlen);
+	th->source = sport;
+	th->dest = dport;
+	th->seq = htonl(seq);
+	th->ack_seq = htonl(ack);
+	th->doff = hlen / 4;
+	tcp_flag_byte(th) = flags;
+	th->window = htons(window);
+	if (mss) {
+		__be32 *opt = (__be32 *)(th + 1);
+
+		*opt = htonl((TCPOPT_MSS << 24) | (TCPOLEN_MSS << 16) | mss);
+	}
+}
+
+/* Checksum over the pseudo-header with our own protocol number. */
+static void mtcp_csum(struct sk_buff *skb, __be32 saddr, __be32 daddr)
+{
+	struct tcphdr *th = mtcp_hdr(skb);
+
+	th->check = 0;
+	th->check = csum_tcpudp_magic(saddr, daddr, skb->len, mtcp_ipproto,
+				      csum_partial(th, skb->len, 0));
+	skb->ip_summed = CHECKSUM_NONE;
+}
+
+static void mtcp_count_out(struct net *net, u8 flags)
+{
+	MTCP_INC_STATS(net, MTCP_MIB_OUTSEGS);
+	if (flags & TCPHDR_RST)
+		MTCP_INC_STATS(net, MTCP_MIB_OUTRSTS);
+}
+
+/*
+ * Send one segment of a full socket: @seq and @flags, the payload of
+ * @data (may be NULL), our current ACK and window.
+ */
+static int mtcp_transmit(struct sock *sk, const struct sk_buff *data, u32 seq,
+			 u8 flags, gfp_t gfp)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+	unsigned int len = data ? data->len : 0;
+	struct sk_buff *skb;
+	int err;
+
+	skb = alloc_skb(MTCP_MAX_HEADER + len, gfp);
+	if (!skb)
+		return -ENOBUFS;
+	skb_reserve(skb, MTCP_MAX_HEADER);
+	if (len)
+		skb_copy_bits(data, 0, skb_put(skb, len), len);
+
+	if (flags & TCPHDR_ACK)
+		ms->rcv_wnd = mtcp_select_window(sk);
+	mtcp_build_header(skb, inet->inet_sport, inet->inet_dport, seq,
+			  (flags & TCPHDR_ACK) ? ms->rcv_nxt : 0, flags,
+			  (flags & TCPHDR_RST) ? 0 : ms->rcv_wnd,
+			  (flags & TCPHDR_SYN) ? ms->advmss : 0);
+	mtcp_csum(skb, inet->inet_saddr, inet->inet_daddr);
+	skb_set_owner_w(skb, sk);
+
+	mtcp_count_out(sock_net(sk), flags);
+	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
+	return net_xmit_eval(err);
+}
+
+/* Send a write-queue skb: first time or again. */
+static int mtcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
+{
+	MTCP_SKB_CB(skb)->when = jiffies;
+	return mtcp_transmit(sk, skb, MTCP_SKB_CB(skb)->seq,
+			     MTCP_SKB_CB(skb)->flags, GFP_ATOMIC);
+}
+
+static struct sk_buff *mtcp_queue_ctl(struct sock *sk, u8 flags, gfp_t gfp)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct sk_buff *skb = alloc_skb(0, gfp);
+
+	if (!skb)
+		return NULL;
+	MTCP_SKB_CB(skb)->seq = ms->write_seq;
+	MTCP_SKB_CB(skb)->end_seq = ms->write_seq + 1;
+	MTCP_SKB_CB(skb)->flags = flags;
+	MTCP_SKB_CB(skb)->sacked = 0;
+	__skb_queue_tail(&sk->sk_write_queue, skb);
+	sk_wmem_queued_add(sk, skb->truesize);
+	ms->write_seq++;
+	return skb;
+}
+
+/* Active open: the SYN is the first skb of the write queue. */
+int mtcp_send_syn(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct sk_buff *skb;
+
+	ms->snd_una = ms->iss;
+	ms->snd_nxt = ms->iss;
+	ms->write_seq = ms->iss;
+	ms->snd_wnd = MTCP_MSS_DEFAULT;
+	ms->rcv_nxt = 0;
+	skb = mtcp_queue_ctl(sk, TCPHDR_SYN, sk->sk_allocation);
+	if (!skb)
+		return -ENOBUFS;
+	ms->snd_nxt = MTCP_SKB_CB(skb)->end_seq;
+	inet_csk(sk)->icsk_rto = MTCP_TIMEOUT_INIT;
+	mtcp_transmit_skb(sk, skb);
+	mtcp_reset_rto(sk);
+	return 0;
+}
+
+/*
+ * Simultaneous open: SYN_SENT got a bare SYN.  Our SYN, still at the head
+ * of the write queue, now goes out (and is retransmitted) as SYN-ACK.
+ */
+int mtcp_send_synack(struct sock *sk)
+{
+	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+
+	if (!skb || !(MTCP_SKB_CB(skb)->flags & TCPHDR_SYN))
+		return -EINVAL;
+	MTCP_SKB_CB(skb)->flags |= TCPHDR_ACK;
+	mtcp_transmit_skb(sk, skb);
+	mtcp_reset_rto(sk);
+	return 0;
+}
+
+void mtcp_send_ack(struct sock *sk)
+{
+	mtcp_transmit(sk, NULL, mtcp_sk(sk)->snd_nxt, TCPHDR_ACK, GFP_ATOMIC);
+}
+
+/*
+ * Zero-window probe: an old sequence number makes the peer answer with
+ * its current window (RFC 9293 §3.8.6.1, the way Linux probes).
+ */
+void mtcp_send_probe(struct sock *sk)
+{
+	mtcp_transmit(sk, NULL, mtcp_sk(sk)->snd_una - 1, TCPHDR_ACK, GFP_ATOMIC);
+}
+
+/* Abort: RST at snd_nxt, acknowledging what we received (RFC 9293 §3.10.5). */
+void mtcp_send_active_rst(struct sock *sk, gfp_t gfp)
+{
+	mtcp_transmit(sk, NULL, mtcp_sk(sk)->snd_nxt, TCPHDR_RST | TCPHDR_ACK, gfp);
+}
+
+/* Queue our FIN behind the data, on the last unsent skb if there is one. */
+void mtcp_send_fin(struct sock *sk)
+{
+	struct sk_buff *tail = skb_peek_tail(&sk->sk_write_queue);
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	if (ms->fin_queued)
+		return;
+	if (tail && !after(ms->snd_nxt, MTCP_SKB_CB(tail)->seq) &&
+	    !(MTCP_SKB_CB(tail)->flags & (TCPHDR_SYN | TCPHDR_FIN))) {
+		MTCP_SKB_CB(tail)->flags |= TCPHDR_FIN;
+		MTCP_SKB_CB(tail)->end_seq++;
+		ms->write_seq++;
+	} else if (!mtcp_queue_ctl(sk, TCPHDR_FIN | TCPHDR_ACK, gfp_any())) {
+		return;
+	}
+	ms->fin_queued = 1;
+	mtcp_push(sk);
+}
+
+/* Send what the peer's window allows of the unsent part of the write queue. */
+void mtcp_push(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct sk_buff *skb;
+
+	if ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_SYN_SENT | TCPF_SYN_RECV |
+				   TCPF_LISTEN))
+		return;
+
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+
+		if (before(cb->seq, ms->snd_nxt))
+			continue;		/* in flight */
+		/* A bare FIN needs no window; data does. */
+		if (skb->len &&
+		    after(cb->seq + skb->len, ms->snd_una + ms->snd_wnd))
+			break;
+		if (mtcp_transmit_skb(sk, skb))
+			break;
+		ms->snd_nxt = cb->end_seq;
+		if (!icsk->icsk_pending)
+			mtcp_reset_rto(sk);
+	}
+
+	/* Data waits on a closed window: probe it from the timer. */
+	if (ms->snd_nxt != ms->write_seq && ms->snd_una == ms->snd_nxt &&
+	    !icsk->icsk_pending)
+		mtcp_reset_rto(sk);
+}
+
+/* Retransmit the oldest unacknowledged skb (on RTO). */
+int mtcp_retransmit_head(struct sock *sk)
+{
+	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+	int err;
+
+	if (!skb || !before(MTCP_SKB_CB(skb)->seq, mtcp_sk(sk)->snd_nxt))
+		return -EAGAIN;
+	MTCP_SKB_CB(skb)->sacked = 1;
+	err = mtcp_transmit_skb(sk, skb);
+	if (!err)
+		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_RETRANSSEGS);
+	return err;
+}
+
+/* The request sock's SYN-ACK; also the reqsk timer's retransmission. */
+int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	struct mtcp_request_sock *mreq = mtcp_rsk(req);
+	struct net *net = sock_net(sk);
+	struct dst_entry *dst;
+	struct sk_buff *skb;
+	struct flowi4 fl4;
+	u16 window;
+	int err;
+
+	dst = inet_csk_route_req(sk, &fl4, req);
+	if (!dst)
+		return -EHOSTUNREACH;
+
+	skb = alloc_skb(MTCP_MAX_HEADER, GFP_ATOMIC);
+	if (!skb) {
+		dst_release(dst);
+		return -ENOBUFS;
+	}
+	skb_reserve(skb, MTCP_MAX_HEADER);
+	window = min_t(unsigned int, READ_ONCE(sk->sk_rcvbuf) / 2, MTCP_MAX_WINDOW);
+	mtcp_build_header(skb, htons(ireq->ir_num), ireq->ir_rmt_port,
+			  mreq->iss, mreq->irs + 1, TCPHDR_SYN | TCPHDR_ACK,
+			  window, mtcp_route_advmss(dst));
+	mtcp_csum(skb, ireq->ir_loc_addr, ireq->ir_rmt_addr);
+	skb_dst_set(skb, dst);
+
+	mtcp_count_out(net, TCPHDR_SYN | TCPHDR_ACK);
+	if (req->num_retrans)
+		MTCP_INC_STATS(net, MTCP_MIB_RETRANSSEGS);
+	rcu_read_lock();
+	err = ip_build_and_send_pkt(skb, sk, ireq->ir_loc_addr, ireq->ir_rmt_addr,
+				    rcu_dereference(ireq->ireq_opt),
+				    READ_ONCE(inet_sk(sk)->tos));
+	rcu_read_unlock();
+	return net_xmit_eval(err);
+}
+
+/*
+ * Answer a segment without a socket of ours: RST for nobody's ports, the
+ * cookie SYN-ACK of a listener under flood.  Goes out through the
+ * namespace's control socket, addressed back to where @rxskb came from.
+ */
+void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
+			u32 seq, u32 ack, u16 window, u16 mss)
+{
+	const struct iphdr *iph = ip_hdr(rxskb);
+	const struct tcphdr *th = mtcp_hdr(rxskb);
+	struct sock *ctl_sk = mtcp_pernet(net)->ctl_sk;
+	struct sk_buff *skb;
+	struct flowi4 fl4;
+	struct rtable *rt;
+
+	/* Never answer a broadcast or multicast segment. */
+	if (skb_rtable(rxskb)->rt_type != RTN_LOCAL)
+		return;
+
+	memset(&fl4, 0, sizeof(fl4));
+	flowi4_init_output(&fl4, inet_iif(rxskb), rxskb->mark,
+			   RT_TOS(iph->tos), RT_SCOPE_UNIVERSE, mtcp_ipproto,
+			   0, iph->saddr, iph->daddr, th->source, th->dest,
+			   sock_net_uid(net, NULL));
+	rt = ip_route_output_flow(net, &fl4, ctl_sk);
+	if (IS_ERR(rt))
+		return;
+
+	skb = alloc_skb(MTCP_MAX_HEADER, GFP_ATOMIC);
+	if (!skb) {
+		ip_rt_put(rt);
+		return;
+	}
+	skb_reserve(skb, MTCP_MAX_HEADER);
+	mtcp_build_header(skb, th->dest, th->source, seq, ack, flags, window, mss);
+	mtcp_csum(skb, iph->daddr, iph->saddr);
+	skb_dst_set(skb, &rt->dst);
+
+	mtcp_count_out(net, flags);
+	/* The control socket's IP id and options are shared: serialize. */
+	bh_lock_sock(ctl_sk);
+	ip_build_and_send_pkt(skb, ctl_sk, iph->daddr, iph->saddr, NULL,
+			      iph->tos & ~INET_ECN_MASK);
+	bh_unlock_sock(ctl_sk);
+}
+
+/*
+ * RST for a segment nobody owns (RFC 9293 §3.10.7.1): with ACK set, seq is
+ * its ack; otherwise seq 0 and we acknowledge the whole segment.  Never in
+ * reply to a RST.  @rxskb's control block must be filled in (input.c).
+ */
+void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb)
+{
+	const struct tcphdr *th = mtcp_hdr(rxskb);
+	const struct mtcp_skb_cb *cb = MTCP_SKB_CB(rxskb);
+
+	if (th->rst)
+		return;
+	if (th->ack)
+		mtcp_v4_send_reply(net, rxskb, TCPHDR_RST, cb->ack_seq, 0, 0, 0);
+	else
+		mtcp_v4_send_reply(net, rxskb, TCPHDR_RST | TCPHDR_ACK, 0,
+				   cb->end_seq, 0, 0);
+}

@@ -1,0 +1,1034 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mini_tcp: the socket calls (struct proto, struct proto_ops) and the one
+ * place where state machine transitions are carried out.
+ */
+#include <linux/inet_diag.h>
+#include <linux/ioctl.h>
+#include <asm/ioctls.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <net/inet_common.h>
+#include <net/route.h>
+#include <net/secure_seq.h>
+#include <net/tcp_states.h>
+
+#include "mini_tcp.h"
+
+static DEFINE_PER_CPU(unsigned int, mtcp_orphan_count);
+
+/*
+ * Every state change goes through here: it fires the inet_sock_set_state
+ * tracepoint, wakes whoever waits for a state (connect, linger), counts
+ * resets, arms an orphan's FIN_WAIT_2 timer, and releases the hash slots
+ * and the port when the connection is over.
+ */
+void mtcp_set_state(struct sock *sk, int state)
+{
+	int old = sk->sk_state;
+
+	if (old == state)
+		return;
+	inet_sk_set_state(sk, state);
+
+	switch (state) {
+	case TCP_CLOSE:
+		/* Only an abort or a reset leaves these straight for CLOSED. */
+		if (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT)
+			MTCP_INC_STATS(sock_net(sk), MTCP_MIB_ESTABRESETS);
+		sk->sk_prot->unhash(sk);
+		if (inet_csk(sk)->icsk_bind_hash &&
+		    !(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+			inet_put_port(sk);
+		break;
+	case TCP_FIN_WAIT2:
+		if (sock_flag(sk, SOCK_DEAD))
+			mtcp_arm_fin_wait2(sk);
+		break;
+	}
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_state_change(sk);
+}
+
+/*
+ * The connection is over: stop the timers, wake or release the owner.
+ * Called with the socket locked; an orphan is freed here.
+ */
+void mtcp_done(struct sock *sk)
+{
+	if (sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_SYN_RECV)
+		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_ATTEMPTFAILS);
+	mtcp_set_state(sk, TCP_CLOSE);
+	inet_csk_clear_xmit_timers(sk);
+	inet_csk_delete_keepalive_timer(sk);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_state_change(sk);
+	else
+		inet_csk_destroy_sock(sk);
+}
+
+static void mtcp_report_error(struct sock *sk, int err)
+{
+	WRITE_ONCE(sk->sk_err, err);
+	/* Make the error visible before the state change wakes anyone. */
+	smp_wmb();
+	sk_error_report(sk);
+}
+
+/*
+ * Carry out a transition of the state machine on a full socket, in the
+ * order a reader of RFC 9293 expects: new state, segments, errors, then
+ * TIME_WAIT or release.  @old is the state the transition starts from.
+ *
+ * Called with the socket locked.  After MTCP_ACT_DESTROY or
+ * MTCP_ACT_TIME_WAIT an orphan may be gone: the caller must not touch sk
+ * beyond its state (a reference keeps the memory valid, not the socket).
+ */
+void mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
+{
+	unsigned int a = t.actions;
+
+	if (t.next != TCP_CLOSE && t.next != TCP_TIME_WAIT)
+		mtcp_set_state(sk, t.next);
+
+	if (a & MTCP_ACT_SEND_SYN)
+		mtcp_send_syn(sk);
+	if (a & MTCP_ACT_SEND_SYNACK)
+		mtcp_send_synack(sk);
+	if (a & MTCP_ACT_SEND_FIN)
+		mtcp_send_fin(sk);
+	if (a & MTCP_ACT_SEND_ACK)
+		mtcp_send_ack(sk);
+	if (a & MTCP_ACT_SEND_RST)
+		mtcp_send_active_rst(sk, gfp_any());
+
+	if (a & MTCP_ACT_CONNECTED)
+		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
+	if (a & MTCP_ACT_EOF) {
+		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
+		sock_set_flag(sk, SOCK_DONE);
+		if (!sock_flag(sk, SOCK_DEAD)) {
+			sk->sk_state_change(sk);
+			if (sk->sk_shutdown == SHUTDOWN_MASK)
+				sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_HUP);
+			else
+				sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_IN);
+		}
+	}
+	if (a & MTCP_ACT_ERR_REFUSED)
+		mtcp_report_error(sk, ECONNREFUSED);
+	if (a & MTCP_ACT_ERR_RESET)
+		/* As TCP: a reset in CLOSE_WAIT means the peer has gone. */
+		mtcp_report_error(sk, old == TCP_CLOSE_WAIT ? EPIPE : ECONNRESET);
+	if (a & MTCP_ACT_ERR_TIMEDOUT) {
+		mtcp_report_error(sk, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
+		if (old != TCP_SYN_SENT && old != TCP_SYN_RECV)
+			MTCP_INC_STATS(sock_net(sk), MTCP_MIB_ABORTONTIMEOUT);
+	}
+
+	if (a & MTCP_ACT_TIME_WAIT)
+		mtcp_time_wait(sk, old);
+	else if (a & MTCP_ACT_DESTROY)
+		mtcp_done(sk);
+}
+
+/*
+ * Look an event up in the table (fsm.c) and carry it out.  Returns -EINVAL
+ * if the event is not valid in the current state; callers map that to
+ * TCP's errno.
+ */
+int mtcp_fsm_event(struct sock *sk, enum mtcp_event ev)
+{
+	struct mtcp_transition t = mtcp_fsm_lookup(sk->sk_state, ev);
+
+	if (!t.valid)
+		return -EINVAL;
+	mtcp_fsm_run(sk, sk->sk_state, t);
+	return 0;
+}
+
+/* ------------------------------------------------------------ connect */
+
+static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+{
+	struct mtcp_transition t = mtcp_fsm_lookup(sk->sk_state, MTCP_EV_CONNECT);
+	struct sockaddr_in *usin = (struct sockaddr_in *)uaddr;
+	struct inet_sock *inet = inet_sk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct net *net = sock_net(sk);
+	__be16 orig_sport, orig_dport;
+	__be32 daddr, nexthop;
+	struct flowi4 *fl4;
+	struct rtable *rt;
+	int err;
+
+	if (!t.valid)
+		return -EISCONN;
+	if (addr_len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	if (usin->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+
+	nexthop = usin->sin_addr.s_addr;
+	daddr = nexthop;
+	orig_sport = inet->inet_sport;
+	orig_dport = usin->sin_port;
+	fl4 = &inet->cork.fl.u.ip4;
+	rt = ip_route_connect(fl4, nexthop, inet->inet_saddr,
+			      sk->sk_bound_dev_if, IPPROTO_IP, orig_sport,
+			      orig_dport, sk);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+
+	if (rt->rt_flags & (RTCF_MULTICAST | RTCF_BROADCAST)) {
+		ip_rt_put(rt);
+		return -ENETUNREACH;
+	}
+
+	if (!inet->inet_saddr) {
+		err = inet_bhash2_update_saddr(sk, &fl4->saddr, AF_INET);
+		if (err) {
+			ip_rt_put(rt);
+			return err;
+		}
+	} else {
+		sk_rcv_saddr_set(sk, inet->inet_saddr);
+	}
+
+	inet->inet_dport = usin->sin_port;
+	sk_daddr_set(sk, daddr);
+
+	/*
+	 * Hash into the connection table with an ephemeral port if none is
+	 * bound; the state must say SYN_SENT (the table's answer) first, as
+	 * for TCP, so that a lookup never finds a hashed socket in CLOSED.
+	 */
+	mtcp_set_state(sk, t.next);
+	err = inet_hash_connect(&mtcp_pernet(net)->tw_death_row, sk);
+	if (err)
+		goto failure;
+
+	sk_set_txhash(sk);
+	rt = ip_route_newports(fl4, rt, orig_sport, orig_dport,
+			       inet->inet_sport, inet->inet_dport, sk);
+	if (IS_ERR(rt)) {
+		err = PTR_ERR(rt);
+		rt = NULL;
+		goto failure;
+	}
+	sk->sk_gso_type = 0;
+	sk_setup_caps(sk, &rt->dst);
+	/* No offload handler exists for this protocol: checksum in software. */
+	sk->sk_route_caps &= ~(NETIF_F_GSO_MASK | NETIF_F_CSUM_MASK);
+	rt = NULL;
+
+	ms->advmss = mtcp_route_advmss(__sk_dst_get(sk));
+	ms->mss = min_t(u16, ms->advmss, MTCP_MSS_DEFAULT);
+	ms->iss = secure_tcp_seq(inet->inet_saddr, inet->inet_daddr,
+				 inet->inet_sport, usin->sin_port);
+	atomic_set(&inet->inet_id, get_random_u16());
+
+	/* The rest of CLOSED + CONNECT: send the SYN. */
+	mtcp_fsm_run(sk, TCP_CLOSE, t);
+	MTCP_INC_STATS(net, MTCP_MIB_ACTIVEOPENS);
+	return 0;
+
+failure:
+	mtcp_set_state(sk, TCP_CLOSE);
+	inet_bhash2_reset_saddr(sk);
+	ip_rt_put(rt);
+	sk->sk_route_caps = 0;
+	inet->inet_dport = 0;
+	return err;
+}
+
+/* ------------------------------------------------------------- listen */
+
+/*
+ * Our own listen, like inet_dccp_listen: inet_listen would pull in TCP
+ * fastopen and its BPF hooks, which know nothing of this protocol.
+ */
+static int mtcp_listen(struct socket *sock, int backlog)
+{
+	struct sock *sk = sock->sk;
+	struct mtcp_transition t;
+	int err;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (sock->state != SS_UNCONNECTED || sock->type != SOCK_STREAM)
+		goto out;
+
+	t = mtcp_fsm_lookup(sk->sk_state, MTCP_EV_LISTEN);
+	if (!t.valid)
+		goto out;
+
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	if (sk->sk_state != TCP_LISTEN) {
+		/* Request socks retransmit SYN-ACKs this many times. */
+		inet_csk(sk)->icsk_syn_retries =
+			READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_synack_retries);
+		err = inet_csk_listen_start(sk);	/* -> t.next, hashed */
+		if (err)
+			goto out;
+	}
+	err = 0;
+out:
+	release_sock(sk);
+	return err;
+}
+
+/* ------------------------------------------------------ close, shutdown */
+
+static void mtcp_purge_write_queue(struct sock *sk)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&sk->sk_write_queue)) != NULL) {
+		sk_wmem_queued_add(sk, -skb->truesize);
+		__kfree_skb(skb);
+	}
+}
+
+static void mtcp_close(struct sock *sk, long timeout)
+{
+	bool data_was_unread = false;
+	struct sk_buff *skb;
+	int state;
+
+	lock_sock(sk);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+
+	if (sk->sk_state == TCP_LISTEN) {
+		mtcp_set_state(sk, TCP_CLOSE);
+		/* Resets the children waiting in the accept queue. */
+		inet_csk_listen_stop(sk);
+		goto adjudge_to_death;
+	}
+
+	while ((skb = __skb_dequeue(&sk->sk_receive_queue)) != NULL) {
+		if (MTCP_SKB_CB(skb)->end_seq != mtcp_sk(sk)->copied_seq)
+			data_was_unread = true;
+		__kfree_skb(skb);
+	}
+
+	if (sk->sk_state == TCP_CLOSE) {
+		/* Nothing to tell anyone. */
+	} else if (data_was_unread) {
+		/* RFC 9293 §3.10.4 leaves this open; TCP resets (RFC 2525). */
+		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_ABORTONDATA);
+		mtcp_fsm_event(sk, MTCP_EV_ABORT);
+	} else if (sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime) {
+		/* SO_LINGER {1, 0}: abort, no TIME_WAIT. */
+		sk->sk_prot->disconnect(sk, 0);
+	} else if (mtcp_fsm_event(sk, MTCP_EV_CLOSE) == 0) {
+		/* FIN queued; wait for it to go out if lingering. */
+		sk_stream_wait_close(sk, timeout);
+	}
+
+adjudge_to_death:
+	state = sk->sk_state;
+	sock_hold(sk);
+	sock_orphan(sk);
+	release_sock(sk);
+
+	/* Now the socket is an orphan: only softirq and timers touch it. */
+	local_bh_disable();
+	bh_lock_sock(sk);
+	this_cpu_inc(mtcp_orphan_count);
+
+	/* Did a segment in the backlog close it while we released? */
+	if (state != TCP_CLOSE && sk->sk_state == TCP_CLOSE)
+		goto out;
+
+	if (sk->sk_state == TCP_FIN_WAIT2)
+		mtcp_arm_fin_wait2(sk);
+	if (sk->sk_state == TCP_CLOSE)
+		inet_csk_destroy_sock(sk);
+out:
+	bh_unlock_sock(sk);
+	local_bh_enable();
+	sock_put(sk);
+}
+
+static void mtcp_shutdown(struct sock *sk, int how)
+{
+	if (!(how & SEND_SHUTDOWN))
+		return;
+	/* ESTABLISHED, SYN_RECEIVED, CLOSE_WAIT send FIN; others: nothing. */
+	mtcp_fsm_event(sk, MTCP_EV_CLOSE);
+}
+
+/*
+ * Back to a fresh CLOSED socket: connect(AF_UNSPEC), SO_LINGER {1,0},
+ * a failed connect, and children reset by a closing listener.
+ */
+static int mtcp_disconnect(struct sock *sk, int flags)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct inet_sock *inet = inet_sk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+	int old = sk->sk_state;
+
+	if (old == TCP_LISTEN) {
+		mtcp_set_state(sk, TCP_CLOSE);
+		inet_csk_listen_stop(sk);
+	} else if (old != TCP_CLOSE) {
+		struct mtcp_transition t = mtcp_fsm_lookup(old, MTCP_EV_ABORT);
+
+		if (t.valid && (t.actions & MTCP_ACT_SEND_RST))
+			mtcp_send_active_rst(sk, gfp_any());
+		if (old != TCP_SYN_SENT)
+			WRITE_ONCE(sk->sk_err, ECONNRESET);
+		mtcp_set_state(sk, TCP_CLOSE);
+	}
+
+	inet_csk_clear_xmit_timers(sk);
+	inet_csk_delete_keepalive_timer(sk);
+	__skb_queue_purge(&sk->sk_receive_queue);
+	mtcp_purge_write_queue(sk);
+	inet->inet_dport = 0;
+	inet_bhash2_reset_saddr(sk);
+	WRITE_ONCE(sk->sk_shutdown, 0);
+	sock_reset_flag(sk, SOCK_DONE);
+	icsk->icsk_backoff = 0;
+	icsk->icsk_retransmits = 0;
+	icsk->icsk_rto = MTCP_TIMEOUT_INIT;
+	ms->fin_queued = 0;
+	ms->srtt_us = 0;
+	ms->snd_una = 0;
+	ms->snd_nxt = 0;
+	ms->write_seq = 0;
+	__sk_dst_reset(sk);
+	sk->sk_error_report(sk);
+	return 0;
+}
+
+/* ---------------------------------------------------------- send, receive */
+
+/* Bytes sendmsg may put in one queued skb: one segment. */
+static int mtcp_size_goal(struct sock *sk)
+{
+	return max_t(int, mtcp_sk(sk)->mss, 64);
+}
+
+/* The tail of the write queue takes more bytes while it is unsent data. */
+static bool mtcp_can_append(struct sock *sk, struct sk_buff *skb, int goal)
+{
+	return skb && !(MTCP_SKB_CB(skb)->flags & TCPHDR_FIN) &&
+	       !after(mtcp_sk(sk)->snd_nxt, MTCP_SKB_CB(skb)->seq) &&
+	       skb->len < goal && skb_tailroom(skb) > 0;
+}
+
+static struct sk_buff *mtcp_new_data_skb(struct sock *sk, int goal)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct sk_buff *skb;
+
+	skb = alloc_skb(goal, sk->sk_allocation);
+	if (!skb)
+		return NULL;
+	MTCP_SKB_CB(skb)->seq = ms->write_seq;
+	MTCP_SKB_CB(skb)->end_seq = ms->write_seq;
+	MTCP_SKB_CB(skb)->flags = TCPHDR_ACK;
+	MTCP_SKB_CB(skb)->sacked = 0;
+	__skb_queue_tail(&sk->sk_write_queue, skb);
+	sk_wmem_queued_add(sk, skb->truesize);
+	return skb;
+}
+
+static int mtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	int flags = msg->msg_flags;
+	size_t copied = 0;
+	long timeo;
+	int err;
+
+	lock_sock(sk);
+	timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+
+	/* As TCP: wait for the handshake, then fail on errors or shutdown. */
+	if ((1 << sk->sk_state) & ~(TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)) {
+		err = sk_stream_wait_connect(sk, &timeo);
+		if (err)
+			goto out_err;
+	}
+
+	while (copied < size) {
+		struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+		int goal = mtcp_size_goal(sk);
+		size_t chunk;
+
+		err = -EPIPE;
+		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN))
+			goto out_err;
+
+		if (!mtcp_can_append(sk, skb, goal)) {
+			if (!sk_stream_memory_free(sk))
+				goto wait_for_space;
+			skb = mtcp_new_data_skb(sk, goal);
+			if (!skb)
+				goto wait_for_space;
+		}
+
+		chunk = min_t(size_t, size - copied, goal - skb->len);
+		chunk = min_t(size_t, chunk, skb_tailroom(skb));
+		if (copy_from_iter(skb_put(skb, chunk), chunk,
+				   &msg->msg_iter) != chunk) {
+			__skb_trim(skb, skb->len - chunk);
+			err = -EFAULT;
+			goto out_err;
+		}
+		MTCP_SKB_CB(skb)->end_seq += chunk;
+		ms->write_seq += chunk;
+		copied += chunk;
+		continue;
+
+wait_for_space:
+		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		mtcp_push(sk);
+		err = sk_stream_wait_memory(sk, &timeo);
+		if (err)
+			goto out_err;
+	}
+
+	mtcp_push(sk);
+	release_sock(sk);
+	return copied;
+
+out_err:
+	if (copied) {
+		mtcp_push(sk);
+		release_sock(sk);
+		return copied;
+	}
+	err = sk_stream_error(sk, flags, err);
+	release_sock(sk);
+	return err;
+}
+
+/* Tell the peer the window opened once the reader freed enough of it. */
+static void mtcp_cleanup_rbuf(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
+				     TCPF_FIN_WAIT2)))
+		return;
+	if (mtcp_select_window(sk) >= 2 * ms->rcv_wnd + ms->advmss ||
+	    (ms->rcv_wnd < ms->advmss && mtcp_select_window(sk) >= ms->advmss))
+		mtcp_send_ack(sk);
+}
+
+static int mtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
+			int flags, int *addr_len)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	u32 peek_seq, *seq;
+	int copied = 0;
+	int target;
+	long timeo;
+	int err;
+
+	if (flags & MSG_OOB)
+		return -EINVAL;
+	if (flags & MSG_ERRQUEUE)
+		return inet_recv_error(sk, msg, len, addr_len);
+
+	lock_sock(sk);
+	err = -ENOTCONN;
+	if (sk->sk_state == TCP_LISTEN)
+		goto out;
+
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+	seq = &ms->copied_seq;
+	if (flags & MSG_PEEK) {
+		peek_seq = ms->copied_seq;
+		seq = &peek_seq;
+	}
+
+	while (copied < len) {
+		struct sk_buff *skb, *last = NULL;
+		u32 offset;
+		size_t used;
+
+		skb_queue_walk(&sk->sk_receive_queue, skb) {
+			last = skb;
+			if (before(*seq, MTCP_SKB_CB(skb)->end_seq))
+				goto found;
+		}
+
+		if (copied >= target)
+			break;
+		if (copied) {
+			if (sk->sk_err || sk->sk_state == TCP_CLOSE ||
+			    (sk->sk_shutdown & RCV_SHUTDOWN) || !timeo ||
+			    signal_pending(current))
+				break;
+		} else {
+			if (sock_flag(sk, SOCK_DONE))
+				break;
+			if (sk->sk_err) {
+				copied = sock_error(sk);
+				break;
+			}
+			if (sk->sk_shutdown & RCV_SHUTDOWN)
+				break;
+			if (sk->sk_state == TCP_CLOSE) {
+				copied = -ENOTCONN;
+				break;
+			}
+			if (!timeo) {
+				copied = -EAGAIN;
+				break;
+			}
+			if (signal_pending(current)) {
+				copied = sock_intr_errno(timeo);
+				break;
+			}
+		}
+		mtcp_cleanup_rbuf(sk);
+		sk_wait_data(sk, &timeo, last);
+		continue;
+
+found:
+		offset = *seq - MTCP_SKB_CB(skb)->seq;
+		used = min_t(size_t, skb->len - offset, len - copied);
+		err = skb_copy_datagram_msg(skb, offset, msg, used);
+		if (err) {
+			if (!copied)
+				copied = -EFAULT;
+			break;
+		}
+		*seq += used;
+		copied += used;
+		if (!(flags & MSG_PEEK) &&
+		    !before(*seq, MTCP_SKB_CB(skb)->end_seq)) {
+			__skb_unlink(skb, &sk->sk_receive_queue);
+			__kfree_skb(skb);
+		}
+	}
+
+	if (!(flags & MSG_PEEK))
+		mtcp_cleanup_rbuf(sk);
+	err = copied;
+out:
+	release_sock(sk);
+	return err;
+}
+
+/* ---------------------------------------------------------------- poll */
+
+static __poll_t mtcp_poll(struct file *file, struct socket *sock,
+			  poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	__poll_t mask = 0;
+	u8 shutdown;
+	int state;
+
+	sock_poll_wait(file, sock, wait);
+
+	state = inet_sk_state_load(sk);
+	if (state == TCP_LISTEN)
+		return inet_csk_listen_poll(sk);
+
+	shutdown = READ_ONCE(sk->sk_shutdown);
+	if (shutdown == SHUTDOWN_MASK || state == TCP_CLOSE)
+		mask |= EPOLLHUP;
+	if (shutdown & RCV_SHUTDOWN)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+
+	/* Connected or half-closed: readable and writable as TCP is. */
+	if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
+		if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
+			mask |= EPOLLIN | EPOLLRDNORM;
+
+		if (!(shutdown & SEND_SHUTDOWN)) {
+			if (sk_stream_is_writeable(sk)) {
+				mask |= EPOLLOUT | EPOLLWRNORM;
+			} else {
+				sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+				set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+				/* Race with the ACK freeing space. */
+				smp_mb__after_atomic();
+				if (sk_stream_is_writeable(sk))
+					mask |= EPOLLOUT | EPOLLWRNORM;
+			}
+		} else {
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		}
+	}
+	/* Pairs with the smp_wmb() in mtcp_report_error(). */
+	smp_rmb();
+	if (READ_ONCE(sk->sk_err) ||
+	    !skb_queue_empty_lockless(&sk->sk_error_queue))
+		mask |= EPOLLERR;
+	return mask;
+}
+
+static int mtcp_ioctl(struct sock *sk, int cmd, unsigned long arg)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	int answ;
+
+	switch (cmd) {
+	case SIOCINQ:
+		if (sk->sk_state == TCP_LISTEN)
+			return -EINVAL;
+		lock_sock(sk);
+		answ = ms->rcv_nxt - ms->copied_seq;
+		if (sock_flag(sk, SOCK_DONE) && answ > 0)
+			answ--;		/* the FIN is no byte */
+		release_sock(sk);
+		break;
+	case SIOCOUTQ:
+		if (sk->sk_state == TCP_LISTEN)
+			return -EINVAL;
+		answ = READ_ONCE(ms->write_seq) - READ_ONCE(ms->snd_una);
+		break;
+	case SIOCOUTQNSD:
+		if (sk->sk_state == TCP_LISTEN)
+			return -EINVAL;
+		answ = READ_ONCE(ms->write_seq) - READ_ONCE(ms->snd_nxt);
+		break;
+	default:
+		return -ENOIOCTLCMD;
+	}
+	return put_user(answ, (int __user *)arg);
+}
+
+/* ------------------------------------------------------- socket options */
+
+/*
+ * Options at level IPPROTO_TCP that unmodified TCP programs set.  The
+ * segment-merging ones (NODELAY, CORK) are accepted and change nothing:
+ * every write is sent at once.  Keepalive and user-timeout values are kept
+ * and reported back; no keepalive probes are sent.
+ */
+static int mtcp_setsockopt(struct sock *sk, int level, int optname,
+			   sockptr_t optval, unsigned int optlen)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	int val, err = 0;
+
+	if (level != SOL_TCP)
+		return ip_setsockopt(sk, level, optname, optval, optlen);
+
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+
+	lock_sock(sk);
+	switch (optname) {
+	case TCP_NODELAY:
+		ms->nodelay = !!val;
+		break;
+	case TCP_CORK:
+		ms->cork = !!val;
+		if (!val)
+			mtcp_push(sk);
+		break;
+	case TCP_MAXSEG:
+		if (val && (val < 88 || val > MAX_TCP_WINDOW))
+			err = -EINVAL;
+		else if (val)
+			ms->advmss = val;
+		break;
+	case TCP_KEEPIDLE:
+		if (val < 1 || val > MAX_TCP_KEEPIDLE)
+			err = -EINVAL;
+		else
+			ms->keepalive_time = val;
+		break;
+	case TCP_KEEPINTVL:
+		if (val < 1 || val > MAX_TCP_KEEPINTVL)
+			err = -EINVAL;
+		else
+			ms->keepalive_intvl = val;
+		break;
+	case TCP_KEEPCNT:
+		if (val < 1 || val > MAX_TCP_KEEPCNT)
+			err = -EINVAL;
+		else
+			ms->keepalive_probes = val;
+		break;
+	case TCP_SYNCNT:
+		if (val < 1 || val > MAX_TCP_SYNCNT)
+			err = -EINVAL;
+		else
+			inet_csk(sk)->icsk_syn_retries = val;
+		break;
+	case TCP_LINGER2:
+		ms->linger2 = val < 0 ? 0 : min(val, 600);
+		break;
+	case TCP_USER_TIMEOUT:
+		if (val < 0)
+			err = -EINVAL;
+		else
+			ms->user_timeout = val;
+		break;
+	case TCP_QUICKACK:
+	case TCP_DEFER_ACCEPT:
+		break;
+	default:
+		err = -ENOPROTOOPT;
+		break;
+	}
+	release_sock(sk);
+	return err;
+}
+
+static void mtcp_get_info(struct sock *sk, struct tcp_info *info)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+	int state = inet_sk_state_load(sk);
+
+	memset(info, 0, sizeof(*info));
+	info->tcpi_state = state;
+	if (state == TCP_LISTEN) {
+		info->tcpi_unacked = READ_ONCE(sk->sk_ack_backlog);
+		info->tcpi_sacked = READ_ONCE(sk->sk_max_ack_backlog);
+		return;
+	}
+	info->tcpi_ca_state = 0;
+	info->tcpi_retransmits = icsk->icsk_retransmits;
+	info->tcpi_backoff = icsk->icsk_backoff;
+	info->tcpi_rto = jiffies_to_usecs(icsk->icsk_rto);
+	info->tcpi_snd_mss = ms->mss;
+	info->tcpi_rcv_mss = ms->advmss;
+	info->tcpi_advmss = ms->advmss;
+	info->tcpi_unacked = ms->snd_nxt - ms->snd_una;
+	info->tcpi_rtt = ms->srtt_us >> 3;
+	info->tcpi_rttvar = ms->rttvar_us >> 2;
+	info->tcpi_snd_cwnd = 0;
+	info->tcpi_rcv_space = ms->rcv_wnd;
+	info->tcpi_snd_wnd = ms->snd_wnd;
+	info->tcpi_notsent_bytes = ms->write_seq - ms->snd_nxt;
+}
+
+static int mtcp_getsockopt(struct sock *sk, int level, int optname,
+			   char __user *optval, int __user *optlen)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	int val, len;
+
+	if (level != SOL_TCP)
+		return ip_getsockopt(sk, level, optname, optval, optlen);
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+
+	switch (optname) {
+	case TCP_INFO: {
+		struct tcp_info info;
+
+		lock_sock(sk);
+		mtcp_get_info(sk, &info);
+		release_sock(sk);
+		len = min_t(unsigned int, len, sizeof(info));
+		if (put_user(len, optlen) || copy_to_user(optval, &info, len))
+			return -EFAULT;
+		return 0;
+	}
+	case TCP_NODELAY:
+		val = ms->nodelay;
+		break;
+	case TCP_CORK:
+		val = ms->cork;
+		break;
+	case TCP_MAXSEG:
+		val = ms->mss ? : ms->advmss;
+		break;
+	case TCP_KEEPIDLE:
+		val = ms->keepalive_time ? : 7200;
+		break;
+	case TCP_KEEPINTVL:
+		val = ms->keepalive_intvl ? : 75;
+		break;
+	case TCP_KEEPCNT:
+		val = ms->keepalive_probes ? : 9;
+		break;
+	case TCP_SYNCNT:
+		val = inet_csk(sk)->icsk_syn_retries ? :
+		      READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_syn_retries);
+		break;
+	case TCP_LINGER2:
+		val = ms->linger2 ? :
+		      READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_fin_timeout) / HZ;
+		break;
+	case TCP_USER_TIMEOUT:
+		val = ms->user_timeout;
+		break;
+	case TCP_QUICKACK:
+		val = 1;
+		break;
+	case TCP_DEFER_ACCEPT:
+		val = 0;
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	len = min_t(unsigned int, len, sizeof(int));
+	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+		return -EFAULT;
+	return 0;
+}
+
+/* ------------------------------------------------------- init, destroy */
+
+/* An ACK freed write-queue space: wake writers and pollers for POLLOUT. */
+static void mtcp_write_space(struct sock *sk)
+{
+	struct socket *sock = sk->sk_socket;
+	struct socket_wq *wq;
+
+	if (!sock || !sk_stream_is_writeable(sk))
+		return;
+	clear_bit(SOCK_NOSPACE, &sock->flags);
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM);
+	if (wq && wq->fasync_list && !(sk->sk_shutdown & SEND_SHUTDOWN))
+		sock_wake_async(wq, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
+}
+
+static int mtcp_init_sock(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	mtcp_init_xmit_timers(sk);
+	icsk->icsk_rto = MTCP_TIMEOUT_INIT;
+	ms->mss = MTCP_MSS_DEFAULT;
+	ms->advmss = MTCP_MSS_DEFAULT;
+	sk->sk_state = TCP_CLOSE;
+	sk->sk_write_space = mtcp_write_space;
+	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
+	sk->sk_route_caps = 0;
+	return 0;
+}
+
+static void mtcp_destroy_sock(struct sock *sk)
+{
+	inet_csk_clear_xmit_timers(sk);
+	inet_csk_delete_keepalive_timer(sk);
+	mtcp_purge_write_queue(sk);
+	__skb_queue_purge(&sk->sk_receive_queue);
+	if (inet_csk(sk)->icsk_bind_hash)
+		inet_put_port(sk);
+}
+
+/* ------------------------------------------------------------- tables */
+
+static void mtcp_v4_reqsk_destructor(struct request_sock *req)
+{
+	kfree(rcu_dereference_protected(inet_rsk(req)->ireq_opt, 1));
+}
+
+static void mtcp_syn_ack_timeout(const struct request_sock *req)
+{
+	/* reqsk_timer_handler retransmits and gives up by itself. */
+}
+
+static void mtcp_v4_reqsk_send_reset(const struct sock *sk, struct sk_buff *skb)
+{
+	mtcp_v4_send_reset(sock_net(sk), skb);
+}
+
+struct request_sock_ops mtcp_request_sock_ops __read_mostly = {
+	.family		= PF_INET,
+	.obj_size	= sizeof(struct mtcp_request_sock),
+	.rtx_syn_ack	= mtcp_v4_rtx_synack,
+	.send_reset	= mtcp_v4_reqsk_send_reset,
+	.destructor	= mtcp_v4_reqsk_destructor,
+	.syn_ack_timeout = mtcp_syn_ack_timeout,
+};
+
+struct timewait_sock_ops mtcp_timewait_sock_ops = {
+	.twsk_obj_size	= sizeof(struct mtcp_timewait_sock),
+};
+
+static int mtcp_v4_conn_request_unused(struct sock *sk, struct sk_buff *skb)
+{
+	return -EOPNOTSUPP;	/* input.c handles SYNs on listeners itself */
+}
+
+static const struct inet_connection_sock_af_ops mtcp_ipv4_af_ops = {
+	.queue_xmit	= ip_queue_xmit,
+	.rebuild_header	= inet_sk_rebuild_header,
+	.conn_request	= mtcp_v4_conn_request_unused,
+	.syn_recv_sock	= mtcp_v4_syn_recv_sock,
+	.net_header_len	= sizeof(struct iphdr),
+	.setsockopt	= ip_setsockopt,
+	.getsockopt	= ip_getsockopt,
+	.addr2sockaddr	= inet_csk_addr2sockaddr,
+	.sockaddr_len	= sizeof(struct sockaddr_in),
+};
+
+static int mtcp_v4_init_sock(struct sock *sk)
+{
+	inet_csk(sk)->icsk_af_ops = &mtcp_ipv4_af_ops;
+	return mtcp_init_sock(sk);
+}
+
+struct proto mtcp_prot = {
+	.name			= "MINI_TCP",
+	.owner			= THIS_MODULE,
+	.close			= mtcp_close,
+	.connect		= mtcp_v4_connect,
+	.disconnect		= mtcp_disconnect,
+	.accept			= inet_csk_accept,
+	.ioctl			= mtcp_ioctl,
+	.init			= mtcp_v4_init_sock,
+	.destroy		= mtcp_destroy_sock,
+	.shutdown		= mtcp_shutdown,
+	.setsockopt		= mtcp_setsockopt,
+	.getsockopt		= mtcp_getsockopt,
+	.sendmsg		= mtcp_sendmsg,
+	.recvmsg		= mtcp_recvmsg,
+	.backlog_rcv		= mtcp_v4_do_rcv,
+	.hash			= inet_hash,
+	.unhash			= inet_unhash,
+	.get_port		= inet_csk_get_port,
+	.orphan_count		= &mtcp_orphan_count,
+	.max_header		= MTCP_MAX_HEADER,
+	.obj_size		= sizeof(struct mini_sock),
+	.slab_flags		= SLAB_TYPESAFE_BY_RCU,
+	.rsk_prot		= &mtcp_request_sock_ops,
+	.twsk_prot		= &mtcp_timewait_sock_ops,
+	.h.hashinfo		= &mtcp_hashinfo,
+};
+
+const struct proto_ops mtcp_stream_ops = {
+	.family		= PF_INET,
+	.owner		= THIS_MODULE,
+	.release	= inet_release,
+	.bind		= inet_bind,
+	.connect	= inet_stream_connect,
+	.socketpair	= sock_no_socketpair,
+	.accept		= inet_accept,
+	.getname	= inet_getname,
+	.poll		= mtcp_poll,
+	.ioctl		= inet_ioctl,
+	.gettstamp	= sock_gettstamp,
+	.listen		= mtcp_listen,
+	.shutdown	= inet_shutdown,
+	.setsockopt	= sock_common_setsockopt,
+	.getsockopt	= sock_common_getsockopt,
+	.sendmsg	= inet_sendmsg,
+	.recvmsg	= sock_common_recvmsg,
+	.mmap		= sock_no_mmap,
+	.sendpage	= sock_no_sendpage,
+};

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mini_tcp: timers.
+ *
+ *   icsk_retransmit_timer  RTO: retransmit the oldest unacknowledged skb
+ *                          (SYN, SYN-ACK, data or FIN) with exponential
+ *                          backoff; give up after the retries; probe a
+ *                          closed window
+ *   sk_timer               an orphan's FIN_WAIT_2 lifetime (fin_timeout)
+ *   inet_timewait_sock     TIME_WAIT (tw_timeout), run by the inet core
+ *   request sock timer     SYN-ACK retransmission, run by the inet core
+ *
+ * A timer that fires while the user holds the socket lock tries again a
+ * little later, as DCCP's do.  Every armed timer holds a socket reference
+ * (sk_reset_timer), dropped at the end of its handler.
+ */
+#include "mini_tcp.h"
+
+#define MTCP_TIMER_RETRY	(HZ / 20)
+
+void mtcp_reset_rto(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+
+	inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, icsk->icsk_rto,
+				  MTCP_RTO_MAX);
+}
+
+static int mtcp_retries_limit(struct sock *sk)
+{
+	struct mtcp_net *mn = mtcp_pernet(sock_net(sk));
+
+	switch (sk->sk_state) {
+	case TCP_SYN_SENT:
+		return inet_csk(sk)->icsk_syn_retries ? :
+		       READ_ONCE(mn->sysctl_syn_retries);
+	case TCP_SYN_RECV:
+		return READ_ONCE(mn->sysctl_synack_retries);
+	default:
+		return sock_flag(sk, SOCK_DEAD) ?
+		       READ_ONCE(mn->sysctl_orphan_retries) :
+		       READ_ONCE(mn->sysctl_retries2);
+	}
+}
+
+static void mtcp_retransmit_timer(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	if (ms->snd_una == ms->snd_nxt) {
+		/* Nothing in flight: data waits on a closed window. */
+		if (ms->snd_nxt == ms->write_seq)
+			return;
+		mtcp_send_probe(sk);
+		if (icsk->icsk_backoff < 15)
+			icsk->icsk_backoff++;
+		inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS,
+					  min_t(unsigned long,
+						icsk->icsk_rto << icsk->icsk_backoff,
+						MTCP_RTO_MAX), MTCP_RTO_MAX);
+		return;
+	}
+
+	if (icsk->icsk_retransmits >= mtcp_retries_limit(sk)) {
+		/* ETIMEDOUT and CLOSED: the table says so for every state. */
+		mtcp_fsm_event(sk, MTCP_EV_RETRIES);
+		return;
+	}
+
+	mtcp_retransmit_head(sk);
+	icsk->icsk_retransmits++;
+	icsk->icsk_backoff++;
+	icsk->icsk_rto = min(icsk->icsk_rto << 1, MTCP_RTO_MAX);
+	mtcp_reset_rto(sk);
+}
+
+static void mtcp_write_timer(struct timer_list *t)
+{
+	struct inet_connection_sock *icsk =
+		from_timer(icsk, t, icsk_retransmit_timer);
+	struct sock *sk = &icsk->icsk_inet.sk;
+
+	bh_lock_sock(sk);
+	if (sock_owned_by_user(sk)) {
+		sk_reset_timer(sk, &icsk->icsk_retransmit_timer,
+			       jiffies + MTCP_TIMER_RETRY);
+		goto out;
+	}
+	if (sk->sk_state == TCP_CLOSE || !icsk->icsk_pending)
+		goto out;
+	if (time_after(icsk->icsk_timeout, jiffies)) {
+		sk_reset_timer(sk, &icsk->icsk_retransmit_timer,
+			       icsk->icsk_timeout);
+		goto out;
+	}
+	icsk->icsk_pending = 0;
+	mtcp_retransmit_timer(sk);
+out:
+	bh_unlock_sock(sk);
+	sock_put(sk);
+}
+
+/* Never armed: every ACK is sent at once.  Required by the inet core. */
+static void mtcp_delack_timer(struct timer_list *t)
+{
+	struct inet_connection_sock *icsk = from_timer(icsk, t, icsk_delack_timer);
+
+	sock_put(&icsk->icsk_inet.sk);
+}
+
+/* Orphan in FIN_WAIT_2 for longer than fin_timeout: reap it. */
+static void mtcp_fin_wait2_timer(struct timer_list *t)
+{
+	struct sock *sk = from_timer(sk, t, sk_timer);
+
+	bh_lock_sock(sk);
+	if (sock_owned_by_user(sk)) {
+		inet_csk_reset_keepalive_timer(sk, MTCP_TIMER_RETRY);
+		goto out;
+	}
+	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))
+		mtcp_fsm_event(sk, MTCP_EV_FIN_WAIT2_TIMEOUT);
+out:
+	bh_unlock_sock(sk);
+	sock_put(sk);
+}
+
+void mtcp_init_xmit_timers(struct sock *sk)
+{
+	inet_csk_init_xmit_timers(sk, mtcp_write_timer, mtcp_delack_timer,
+				  mtcp_fin_wait2_timer);
+}
+
+/* Called when an orphan reaches FIN_WAIT_2, or a FIN_WAIT_2 socket is orphaned. */
+void mtcp_arm_fin_wait2(struct sock *sk)
+{
+	struct mtcp_net *mn = mtcp_pernet(sock_net(sk));
+	int tmo = mtcp_sk(sk)->linger2 ? mtcp_sk(sk)->linger2 * HZ :
+		  READ_ONCE(mn->sysctl_fin_timeout);
+
+	inet_csk_reset_keepalive_timer(sk, tmo);
+}
+
+/*
+ * Move a full socket into TIME_WAIT: a small inet_timewait_sock takes over
+ * its hash slot and port for tw_timeout, the full socket goes.
+ */
+void mtcp_time_wait(struct sock *sk, int state)
+{
+	struct mtcp_net *mn = mtcp_pernet(sock_net(sk));
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct inet_timewait_sock *tw;
+
+	tw = inet_twsk_alloc(sk, &mn->tw_death_row, TCP_TIME_WAIT);
+	if (tw) {
+		struct mtcp_timewait_sock *mtw = mtcp_twsk((struct sock *)tw);
+
+		mtw->rcv_nxt = ms->rcv_nxt;
+		mtw->snd_nxt = ms->snd_nxt;
+		mtw->rcv_wnd = ms->rcv_wnd;
+		/*
+		 * The timer is pinned: keep BHs off until the hash dance is
+		 * done, or it could fire on a half-linked sock.  tw is not
+		 * ours to touch after the dance.
+		 */
+		local_bh_disable();
+		inet_twsk_schedule(tw, READ_ONCE(mn->sysctl_tw_timeout));
+		inet_twsk_hashdance(tw, sk, &mtcp_hashinfo);
+		local_bh_enable();
+	}
+	/* Without memory for it, the connection just closes (as TCP). */
+	mtcp_done(sk);
+}
+
+void mtcp_tw_rearm(struct inet_timewait_sock *tw)
+{
+	struct mtcp_net *mn = mtcp_pernet(twsk_net(tw));
+
+	inet_twsk_reschedule(tw, READ_ONCE(mn->sysctl_tw_timeout));
+}
