@@ -16,13 +16,15 @@
 #define MTCP_FSM_H
 
 #ifdef __KERNEL__
+#include <linux/kernel.h>
 #include <linux/types.h>
 #include <net/tcp_states.h>
 #else
-#include <stdint.h>
+#include <linux/types.h>
 #include <netinet/tcp.h>
-typedef uint8_t u8;
-typedef uint16_t u16;
+typedef __u8 u8;
+typedef __u16 u16;
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
 
 /* The RFC 9293 states are TCP_ESTABLISHED (1) .. TCP_CLOSING (11). */
@@ -67,7 +69,7 @@ enum mtcp_action {
 	MTCP_ACT_EOF		= 1 << 9,  /* peer sent FIN: readers see EOF */
 	MTCP_ACT_TIME_WAIT	= 1 << 10, /* hand over to a timewait sock, arm 2MSL */
 	MTCP_ACT_DESTROY	= 1 << 11, /* connection over: unhash, release */
-	MTCP_ACT_REQSK_DROP	= 1 << 12, /* passive SYN_RECEIVED: drop the request sock, listener stays */
+	MTCP_ACT_REQSK_DROP	= 1 << 12, /* passive SYN_RECEIVED: drop the request */
 	MTCP_ACT_TW_REUSE	= 1 << 13, /* TIME_WAIT: a newer SYN may open a new incarnation */
 };
 

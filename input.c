@@ -611,6 +611,7 @@ static void mtcp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 		if (!child)
 			goto discard;		/* consumed or no memory */
 		if (child != sk) {
+			__acquire(child);	/* locked by inet_csk_clone_lock() */
 			mtcp_child_process(sk, child, skb);
 			return;
 		}
@@ -744,6 +745,7 @@ process:
 		nsk = mtcp_check_req(sk, skb, req);
 		if (nsk) {
 			/* Our reference on req went to the accept queue. */
+			__acquire(nsk);		/* locked by inet_csk_clone_lock() */
 			mtcp_child_process(sk, nsk, skb);
 		} else {
 			reqsk_put(req);

@@ -18,6 +18,7 @@
 #include <net/protocol.h>
 
 #include "mini_tcp.h"
+#include "uapi/mini_tcp.h"
 
 int mtcp_ipproto = IPPROTO_MINI_TCP;
 module_param_named(ipproto, mtcp_ipproto, int, 0444);
@@ -32,9 +33,6 @@ struct inet_hashinfo mtcp_hashinfo;
 
 /* ---------------------------------------------------------------- sysctls */
 
-static int zero;
-static int one = 1;
-static int two = 2;
 static int max_syncnt = 127;		/* as TCP's MAX_TCP_SYNCNT */
 static int max_retries = 255;
 static int max_backlog = 65536;
@@ -46,15 +44,15 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= &zero,
-		.extra2		= &two,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_TWO,
 	},
 	{
 		.procname	= "max_syn_backlog",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= &one,
+		.extra1		= SYSCTL_ONE,
 		.extra2		= &max_backlog,
 	},
 	{
@@ -62,7 +60,7 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= &one,
+		.extra1		= SYSCTL_ONE,
 		.extra2		= &max_syncnt,
 	},
 	{
@@ -70,7 +68,7 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= &one,
+		.extra1		= SYSCTL_ONE,
 		.extra2		= &max_syncnt,
 	},
 	{
@@ -78,7 +76,7 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= &one,
+		.extra1		= SYSCTL_ONE,
 		.extra2		= &max_retries,
 	},
 	{
@@ -86,7 +84,7 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= &one,
+		.extra1		= SYSCTL_ONE,
 		.extra2		= &max_retries,
 	},
 	{
@@ -125,10 +123,10 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 		table[i].data = data[i];
 	/* Timeouts stay within what the timers can take. */
 	table[6].proc_handler = proc_dointvec_minmax;
-	table[6].extra1 = &one;
+	table[6].extra1 = SYSCTL_ONE;
 	table[6].extra2 = &max_timeout;
 	table[7].proc_handler = proc_dointvec_minmax;
-	table[7].extra1 = &one;
+	table[7].extra1 = SYSCTL_ONE;
 	table[7].extra2 = &max_timeout;
 
 	mn->sysctl_hdr = register_net_sysctl(net, "net/mini_tcp", table);

@@ -33,7 +33,6 @@
 #include <net/sock.h>
 
 #include "fsm.h"
-#include "uapi/mini_tcp.h"
 
 /* The wire header is TCP's (RFC 9293 §3.1), bit for bit. */
 #define MTCP_HDR_MIN		((unsigned int)sizeof(struct tcphdr))

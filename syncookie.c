@@ -98,9 +98,12 @@ struct sock *mtcp_cookie_check(struct sock *sk, struct sk_buff *skb)
 
 	child = mtcp_v4_syn_recv_sock(sk, skb, req, NULL, NULL, &own_req, NULL);
 	if (child) {
+		__acquire(child);	/* locked by inet_csk_clone_lock() */
 		refcount_set(&req->rsk_refcnt, 1);
-		if (inet_csk_reqsk_queue_add(sk, req, child))
+		if (inet_csk_reqsk_queue_add(sk, req, child)) {
+			__release(child);	/* the caller unlocks it */
 			return child;
+		}
 		bh_unlock_sock(child);
 		sock_put(child);
 	}
