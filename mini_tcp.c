@@ -38,6 +38,24 @@ static int max_retries = 255;
 static int max_backlog = 65536;
 static int max_timeout = 600 * HZ;	/* 10 minutes */
 
+/* Seconds to jiffies like proc_dointvec_jiffies, refusing 0 and > 600 s. */
+static int mtcp_proc_timeout(struct ctl_table *table, int write, void *buffer,
+			     size_t *lenp, loff_t *ppos)
+{
+	struct ctl_table tmp = *table;
+	int val = READ_ONCE(*(int *)table->data);
+	int err;
+
+	tmp.data = &val;
+	err = proc_dointvec_jiffies(&tmp, write, buffer, lenp, ppos);
+	if (err || !write)
+		return err;
+	if (val < HZ || val > max_timeout)
+		return -EINVAL;
+	WRITE_ONCE(*(int *)table->data, val);
+	return 0;
+}
+
 static const struct ctl_table mtcp_sysctl_template[] = {
 	{
 		.procname	= "syncookies",
@@ -91,13 +109,13 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.procname	= "fin_timeout",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_jiffies,
+		.proc_handler	= mtcp_proc_timeout,
 	},
 	{
 		.procname	= "tw_timeout",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_jiffies,
+		.proc_handler	= mtcp_proc_timeout,
 	},
 	{ }
 };
@@ -121,13 +139,6 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 		return -ENOMEM;
 	for (i = 0; i < ARRAY_SIZE(data); i++)
 		table[i].data = data[i];
-	/* Timeouts stay within what the timers can take. */
-	table[6].proc_handler = proc_dointvec_minmax;
-	table[6].extra1 = SYSCTL_ONE;
-	table[6].extra2 = &max_timeout;
-	table[7].proc_handler = proc_dointvec_minmax;
-	table[7].extra1 = SYSCTL_ONE;
-	table[7].extra2 = &max_timeout;
 
 	mn->sysctl_hdr = register_net_sysctl(net, "net/mini_tcp", table);
 	if (!mn->sysctl_hdr) {

@@ -105,7 +105,7 @@ static int mtcp_transmit(struct sock *sk, const struct sk_buff *data, u32 seq,
 	if (len)
 		skb_copy_bits(data, 0, skb_put(skb, len), len);
 
-	if (flags & TCPHDR_ACK)
+	if (!(flags & TCPHDR_RST))
 		ms->rcv_wnd = mtcp_select_window(sk);
 	mtcp_build_header(skb, inet->inet_sport, inet->inet_dport, seq,
 			  (flags & TCPHDR_ACK) ? ms->rcv_nxt : 0, flags,

@@ -95,9 +95,9 @@ static void mtcp_show_sock(struct seq_file *seq, struct sock *sk, int *n)
 		if (icsk->icsk_pending == ICSK_TIME_RETRANS) {
 			timer = 1;
 			when = icsk->icsk_timeout - jiffies;
-		} else if (timer_pending(&sk->sk_timer)) {
+		} else if (timer_pending(&icsk->icsk_keepalive_timer)) {
 			timer = 2;
-			when = sk->sk_timer.expires - jiffies;
+			when = icsk->icsk_keepalive_timer.expires - jiffies;
 		}
 		retrans = icsk->icsk_retransmits;
 		uid = sock_i_uid(sk);

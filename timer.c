@@ -6,7 +6,7 @@
  *                          (SYN, SYN-ACK, data or FIN) with exponential
  *                          backoff; give up after the retries; probe a
  *                          closed window
- *   sk_timer               an orphan's FIN_WAIT_2 lifetime (fin_timeout)
+ *   icsk_keepalive_timer   an orphan's FIN_WAIT_2 lifetime (fin_timeout)
  *   inet_timewait_sock     TIME_WAIT (tw_timeout), run by the inet core
  *   request sock timer     SYN-ACK retransmission, run by the inet core
  *
@@ -112,7 +112,9 @@ static void mtcp_delack_timer(struct timer_list *t)
 /* Orphan in FIN_WAIT_2 for longer than fin_timeout: reap it. */
 static void mtcp_fin_wait2_timer(struct timer_list *t)
 {
-	struct sock *sk = from_timer(sk, t, sk_timer);
+	struct inet_connection_sock *icsk =
+		from_timer(icsk, t, icsk_keepalive_timer);
+	struct sock *sk = &icsk->icsk_inet.sk;
 
 	bh_lock_sock(sk);
 	if (sock_owned_by_user(sk)) {
