@@ -402,4 +402,7 @@ module_exit(mtcp_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("mini_tcp: TCP connection management as a transport protocol");
-MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET, IPPROTO_MINI_TCP, SOCK_STREAM);
+/* Autoload on socket(AF_INET, SOCK_STREAM, 253); SOCK_STREAM is an enum
+ * and would be stringified by name, hence its number.
+ */
+MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET, IPPROTO_MINI_TCP, 1 /* SOCK_STREAM */);
