@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mini_tcp top-level Makefile.  The module itself is described by Kbuild.
+#
+#   make            deps + mini_tcp.ko (W=1, warnings are errors) + selftests
+#   make run        build, boot the VM, load the module, show it working
+#   make check      host tests + build + all VM test groups (TAP, summary)
+#   make lint       checkpatch --strict + sparse, both must be silent
+#   make fsm-test   host-side unit test of the state table (fsm.c)
+#   make fsm-diagram  build/fsm.svg from the state table
+#   make clean      remove build products (keeps the downloaded kernel)
+#   make distclean  remove build/ entirely
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+.DEFAULT_GOAL := all
+
+BUILD   := $(CURDIR)/build
+# ABI of the installed linux-headers-amd64, written by scripts/deps.  Expanded
+# lazily: recipes run after their "deps" prerequisite has created build/abi.
+ABI      = $(shell cat $(BUILD)/abi 2>/dev/null)
+KDIR    ?= /lib/modules/$(ABI)/build
+CHECKPATCH := $(BUILD)/linux/scripts/checkpatch.pl
+LINT_SRC = $(filter-out %.mod.c,$(wildcard $(CURDIR)/*.c $(CURDIR)/*.h $(CURDIR)/uapi/*.h))
+HOSTCC  ?= cc
+HOST_CFLAGS := -Wall -Wextra -Werror -O2 -g -I$(CURDIR)
+
+.PHONY: all deps module selftests run check lint fsm-test fsm-diagram clean distclean help
+
+all: deps module selftests
+
+deps:
+	@bash scripts/deps
+
+# Warnings (compiler, modpost) fail the build.  The objects are then removed
+# so that the next build compiles (and warns) again instead of passing.
+module: deps
+	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) W=1 modules 2>&1 | tee $(BUILD)/module.log
+	@if grep -Eiq '(^|[^a-z])warning' $(BUILD)/module.log; then \
+		rm -f $(CURDIR)/*.o; \
+		echo "error: the module build printed warnings (W=1 must be clean)" >&2; exit 1; fi
+
+selftests: deps
+	@$(MAKE) -s -C selftests all
+
+# Boot, load, show the protocol registered and a socket created.  Grows into
+# the demo: if scripts/demo exists, that is what runs in the VM.
+define RUN_CMD
+if [ -x scripts/demo ]; then exec scripts/demo; fi
+echo "== lsmod | grep mini_tcp"; grep mini_tcp /proc/modules
+echo "== /proc/net/protocols"; grep -i -E "^protocol|mini" /proc/net/protocols
+if [ -r /proc/net/mini_tcp_stat ]; then echo "== /proc/net/mini_tcp_stat"; cat /proc/net/mini_tcp_stat; fi
+echo "== socket(AF_INET, SOCK_STREAM, $$MTCP_PROTO)"
+/usr/bin/python3 -c "import os, socket; s = socket.socket(2, 1, int(os.environ[\"MTCP_PROTO\"])); print(s)"
+endef
+export RUN_CMD
+
+run: all
+	@bash scripts/vm-run -- /bin/bash -c "$$RUN_CMD"
+
+check:
+	@bash scripts/check
+
+lint: deps
+	@rc=0; \
+	echo "== checkpatch --strict"; \
+	$(CHECKPATCH) --strict --no-tree --quiet --show-types -f $(LINT_SRC) || rc=1; \
+	echo "== sparse (make C=2)"; \
+	$(MAKE) -s -C $(KDIR) M=$(CURDIR) C=2 W=1 modules >$(BUILD)/sparse.log 2>&1 || rc=1; \
+	grep -Ev '^make(\[[0-9]+\])?: (Entering|Leaving)|Skipping BTF generation' $(BUILD)/sparse.log \
+		| grep . && rc=1; \
+	if [ $$rc = 0 ]; then echo "lint: clean"; else echo "lint: FAILED" >&2; fi; \
+	exit $$rc
+
+fsm-test: deps
+	@mkdir -p $(BUILD)
+	$(HOSTCC) $(HOST_CFLAGS) -o $(BUILD)/fsm_test selftests/fsm_test.c fsm.c
+	@$(BUILD)/fsm_test
+
+fsm-diagram: deps
+	@mkdir -p $(BUILD)
+	$(HOSTCC) $(HOST_CFLAGS) -o $(BUILD)/fsm_dot scripts/fsm_dot.c fsm.c
+	$(BUILD)/fsm_dot >$(BUILD)/fsm.dot
+	dot -Tsvg $(BUILD)/fsm.dot -o $(BUILD)/fsm.svg
+	@echo "wrote build/fsm.dot and build/fsm.svg"
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -s -C $(KDIR) M=$(CURDIR) clean; fi
+	rm -rf $(BUILD)/selftests $(BUILD)/check $(BUILD)/fsm_test $(BUILD)/fsm_dot \
+		$(BUILD)/fsm.dot $(BUILD)/fsm.svg $(BUILD)/*.log $(BUILD)/initramfs.cpio*
+
+distclean: clean
+	rm -rf $(BUILD)
+
+help:
+	@sed -n '3,13p' Makefile

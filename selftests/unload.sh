@@ -1,0 +1,149 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Module unload safety (TAP):
+#  - rmmod/insmod 20 times in a row;
+#  - rmmod while a mini_tcp socket is open fails, and the module keeps working;
+#  - after that socket is closed, rmmod succeeds.
+# Needs MTCP_KO (set by scripts/vm-run); leaves the module loaded at the end
+# so later tests of the group still have it.
+set -u
+
+KSFT_SKIP=4
+PY=/usr/bin/python3
+PROTO=${MTCP_PROTO:-253}
+
+if [ -z "${MTCP_KO:-}" ] || [ ! -f "${MTCP_KO:-}" ]; then
+	echo "1..0 # SKIP needs the module (MTCP_KO)"
+	exit $KSFT_SKIP
+fi
+MOD=$(basename "$MTCP_KO" .ko)
+MOD=${MOD//-/_}
+# shellcheck disable=SC2206 # word splitting of module parameters intended
+ARGS=(${MTCP_KO_ARGS:-})
+
+TMP=$(mktemp -d)
+holder_pid=
+cleanup() {
+	[ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null && wait "$holder_pid" 2>/dev/null
+	exec 3>&- 2>/dev/null
+	rm -rf "$TMP"
+	# later tests of the group need the module
+	loaded || insmod "$MTCP_KO" "${ARGS[@]}"
+}
+trap cleanup EXIT
+
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n $*"
+}
+not_ok() {
+	n=$((n + 1))
+	failed=1
+	echo "not ok $n $*"
+}
+check() {	# check "description" command...
+	local desc=$1
+	shift
+	if "$@" >"$TMP/out" 2>&1; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		sed 's/^/# /' "$TMP/out"
+	fi
+}
+
+loaded() { grep -q "^$MOD " /proc/modules; }
+not_loaded() { ! loaded; }
+
+# socket(AF_INET, SOCK_STREAM, PROTO) works
+sock_ok() {
+	$PY -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, $PROTO).close()"
+}
+# ... and fails with EPROTONOSUPPORT
+sock_eprotonosupport() {
+	$PY -c "
+import errno, socket, sys
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_STREAM, $PROTO)
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EPROTONOSUPPORT else 'errno %d' % e.errno)
+sys.exit('socket() worked without the module')"
+}
+
+reload_loop() {
+	local i
+	for i in $(seq 1 20); do
+		rmmod "$MOD" || { echo "rmmod failed in round $i"; return 1; }
+		not_loaded || { echo "still loaded after rmmod in round $i"; return 1; }
+		insmod "$MTCP_KO" "${ARGS[@]}" || { echo "insmod failed in round $i"; return 1; }
+		loaded || { echo "not loaded after insmod in round $i"; return 1; }
+	done
+}
+
+# start a process holding an open socket; it exits when fd 3 is closed
+start_holder() {
+	mkfifo "$TMP/ctl" || return 1
+	$PY -c "
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, $PROTO)
+print('ready', flush=True)
+sys.stdin.read()
+s.close()" <"$TMP/ctl" >"$TMP/holder" 2>&1 &
+	holder_pid=$!
+	exec 3>"$TMP/ctl"
+	for _ in $(seq 1 300); do
+		grep -q ready "$TMP/holder" && return 0
+		kill -0 "$holder_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$TMP/holder"
+	return 1
+}
+
+stop_holder() {
+	exec 3>&-
+	wait "$holder_pid"
+	local rc=$?
+	holder_pid=
+	return $rc
+}
+
+rmmod_then_eprotonosupport() {
+	rmmod "$MOD" && sock_eprotonosupport
+}
+
+rmmod_fails() {
+	if rmmod "$MOD"; then
+		echo "rmmod succeeded while a socket was open"
+		insmod "$MTCP_KO" "${ARGS[@]}"
+		return 1
+	fi
+	loaded
+}
+
+echo "1..11"
+check "module loaded at start" loaded
+check "socket() works" sock_ok
+check "rmmod/insmod 20 times" reload_loop
+check "socket() works after the reload loop" sock_ok
+check "rmmod, then socket() fails with EPROTONOSUPPORT" rmmod_then_eprotonosupport
+loaded || insmod "$MTCP_KO" "${ARGS[@]}"
+if start_holder >"$TMP/out" 2>&1; then
+	ok "a process holds an open socket"
+	check "rmmod fails while the socket is open" rmmod_fails
+	check "module keeps working (new socket)" sock_ok
+	check "holder closes its socket" stop_holder
+	check "rmmod succeeds after the close" rmmod "$MOD"
+else
+	not_ok "a process holds an open socket"
+	sed 's/^/# /' "$TMP/out"
+	for d in "rmmod fails while the socket is open" "module keeps working (new socket)" \
+		 "holder closes its socket" "rmmod succeeds after the close"; do
+		not_ok "$d # not run"
+	done
+fi
+check "insmod again" insmod "$MTCP_KO" "${ARGS[@]}"
+exit $failed
