@@ -5,6 +5,7 @@
 #   make            deps + mini_tcp.ko (W=1, warnings are errors) + selftests
 #   make run        build, boot the VM, load the module, show it working
 #   make check      host tests + build + all VM test groups (TAP, summary)
+#   make bench      mini_tcp vs kernel TCP in one VM run, as ratios
 #   make lint       checkpatch --strict + sparse, both must be silent
 #   make fsm-test   host-side unit test of the state table (fsm.c)
 #   make fsm-diagram  build/fsm.svg from the state table
@@ -25,9 +26,23 @@ LINT_SRC = $(filter-out %.mod.c,$(wildcard $(CURDIR)/*.c $(CURDIR)/*.h $(CURDIR)
 HOSTCC  ?= cc
 HOST_CFLAGS := -Wall -Wextra -Werror -O2 -g -I$(CURDIR)
 
-.PHONY: all deps module selftests run check lint fsm-test fsm-diagram clean distclean help
+.PHONY: all deps module selftests tools run check bench bench-flood lint fsm-test fsm-diagram clean distclean help
 
-all: deps module selftests
+all: deps module selftests tools
+
+# Userspace tools used by the flood test and the benchmarks.
+TOOLS := $(BUILD)/synflood $(BUILD)/connbench $(BUILD)/bulkbench
+tools: $(TOOLS)
+$(BUILD)/%: scripts/%.c uapi/mini_tcp.h
+	@mkdir -p $(BUILD)
+	$(HOSTCC) -Wall -Wextra -Werror -O2 -o $@ $<
+
+# mini_tcp against kernel TCP in one VM run, as ratios (see README).
+bench: all
+	@bash scripts/vm-run --timeout 1500 -- scripts/bench
+
+bench-flood: all
+	@bash scripts/vm-run --timeout 900 -- scripts/bench-flood
 
 deps:
 	@bash scripts/deps

@@ -361,7 +361,17 @@ static int __init mtcp_init(void)
 	if (err)
 		goto free_hashinfo;
 
+	/*
+	 * inet_register_protosw() returns nothing: when a permanent protocol
+	 * (TCP for 6) holds the number it refuses and leaves our entry
+	 * unlinked, which inet_unregister_protosw() must never see.
+	 */
 	inet_register_protosw(&mtcp_protosw);
+	if (!mtcp_protosw.list.next) {
+		pr_err("IP protocol %d is already registered\n", mtcp_ipproto);
+		err = -EBUSY;
+		goto unregister_proto;
+	}
 
 	err = register_pernet_subsys(&mtcp_net_ops);
 	if (err)
@@ -381,6 +391,7 @@ unregister_pernet:
 	unregister_pernet_subsys(&mtcp_net_ops);
 unregister_protosw:
 	inet_unregister_protosw(&mtcp_protosw);
+unregister_proto:
 	proto_unregister(&mtcp_prot);
 free_hashinfo:
 	mtcp_hashinfo_free();

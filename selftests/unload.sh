@@ -124,7 +124,36 @@ rmmod_fails() {
 	loaded
 }
 
-echo "1..11"
+# The number is taken: insmod fails with EBUSY and says why, nothing is left
+# behind, and the module still loads with its own number afterwards.  6 is
+# TCP's (a permanent protosw entry too); 17 is UDP's (a different type).
+insmod_busy() {
+	local p=$1 before
+	rmmod "$MOD" || return 1
+	before=$(dmesg | grep -c "IP protocol $p is already registered")
+	if insmod "$MTCP_KO" ipproto="$p" 2>"$TMP/err"; then
+		echo "insmod ipproto=$p succeeded"
+		rmmod "$MOD"
+		return 1
+	fi
+	grep -qi "busy" "$TMP/err" || { echo "not EBUSY:"; cat "$TMP/err"; return 1; }
+	[ "$(dmesg | grep -c "IP protocol $p is already registered")" -gt "$before" ] ||
+		{ echo "no log line"; return 1; }
+	not_loaded || { echo "module left loaded"; return 1; }
+	! grep -q "^MINI_TCP " /proc/slabinfo || { echo "MINI_TCP slab left behind"; return 1; }
+	insmod "$MTCP_KO" "${ARGS[@]}" && sock_ok
+}
+
+# Another number: the protocol moves with the module parameter.
+other_number() {
+	rmmod "$MOD" || return 1
+	insmod "$MTCP_KO" ipproto=254 || return 1
+	$PY -c "import socket; socket.socket(2, 1, 254).close()" || { rmmod "$MOD"; return 1; }
+	PROTO=$PROTO sock_eprotonosupport || { rmmod "$MOD"; return 1; }
+	rmmod "$MOD" && insmod "$MTCP_KO" "${ARGS[@]}"
+}
+
+echo "1..14"
 check "module loaded at start" loaded
 check "socket() works" sock_ok
 check "rmmod/insmod 20 times" reload_loop
@@ -146,4 +175,7 @@ else
 	done
 fi
 check "insmod again" insmod "$MTCP_KO" "${ARGS[@]}"
+check "insmod ipproto=6 (TCP's): EBUSY, a log line, nothing left" insmod_busy 6
+check "insmod ipproto=17 (UDP's): EBUSY, a log line, nothing left" insmod_busy 17
+check "insmod ipproto=254: socket(2, 1, 254) works, 253 does not" other_number
 exit $failed
