@@ -404,13 +404,14 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 	full = inet_csk_reqsk_queue_len(sk) >= max(syn_backlog, 1);
 	if ((full || READ_ONCE(mn->sysctl_syncookies) == 2) &&
 	    mtcp_want_cookie(sk)) {
+		/* Their MSS, rounded down to the table, goes into the ISN. */
 		u32 isn = mtcp_cookie_init_seq(skb, &mss);
 
 		/* A cookie SYN-ACK allocates nothing: the ISN is the state. */
 		mtcp_v4_send_reply(net, skb, TCPHDR_SYN | TCPHDR_ACK, isn,
 				   cb->seq + 1,
 				   min_t(unsigned int, READ_ONCE(sk->sk_rcvbuf) / 2,
-					 MTCP_MAX_WINDOW), mss);
+					 MTCP_MAX_WINDOW));
 		MTCP_INC_STATS(net, MTCP_MIB_SYNCOOKIESSENT);
 		return;
 	}
@@ -806,7 +807,7 @@ do_time_wait:
 		struct mtcp_timewait_sock *mtw = mtcp_twsk(sk);
 
 		mtcp_v4_send_reply(net, skb, TCPHDR_ACK, mtw->snd_nxt,
-				   mtw->rcv_nxt, mtw->rcv_wnd, 0);
+				   mtw->rcv_nxt, mtw->rcv_wnd);
 		inet_twsk_put(inet_twsk(sk));
 	} else if (verdict == MTCP_TW_DROP) {
 		inet_twsk_put(inet_twsk(sk));

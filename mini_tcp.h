@@ -215,7 +215,7 @@ void mtcp_send_fin(struct sock *sk);
 void mtcp_push(struct sock *sk);
 int mtcp_retransmit_head(struct sock *sk);
 void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
-			u32 seq, u32 ack, u16 window, u16 mss);
+			u32 seq, u32 ack, u16 window);
 void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb);
 u16 mtcp_select_window(struct sock *sk);
 u16 mtcp_route_advmss(const struct dst_entry *dst);

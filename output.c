@@ -119,12 +119,19 @@ static int mtcp_transmit(struct sock *sk, const struct sk_buff *data, u32 seq,
 	return net_xmit_eval(err);
 }
 
-/* Send a write-queue skb: first time or again. */
+/*
+ * Send a write-queue skb: first time or again.  As TCP, PSH marks the
+ * segment that ends what the writer has given us so far.
+ */
 static int mtcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 {
+	u8 flags = MTCP_SKB_CB(skb)->flags;
+
+	if (skb->len && (skb_queue_is_last(&sk->sk_write_queue, skb) ||
+			 !skb_queue_next(&sk->sk_write_queue, skb)->len))
+		flags |= TCPHDR_PSH;
 	MTCP_SKB_CB(skb)->when = jiffies;
-	return mtcp_transmit(sk, skb, MTCP_SKB_CB(skb)->seq,
-			     MTCP_SKB_CB(skb)->flags, GFP_ATOMIC);
+	return mtcp_transmit(sk, skb, MTCP_SKB_CB(skb)->seq, flags, GFP_ATOMIC);
 }
 
 static struct sk_buff *mtcp_queue_ctl(struct sock *sk, u8 flags, gfp_t gfp)
@@ -315,7 +322,7 @@ int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
  * namespace's control socket, addressed back to where @rxskb came from.
  */
 void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
-			u32 seq, u32 ack, u16 window, u16 mss)
+			u32 seq, u32 ack, u16 window)
 {
 	const struct iphdr *iph = ip_hdr(rxskb);
 	const struct tcphdr *th = mtcp_hdr(rxskb);
@@ -343,7 +350,9 @@ void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
 		return;
 	}
 	skb_reserve(skb, MTCP_MAX_HEADER);
-	mtcp_build_header(skb, th->dest, th->source, seq, ack, flags, window, mss);
+	/* A SYN-ACK announces what we can receive: our route's MSS. */
+	mtcp_build_header(skb, th->dest, th->source, seq, ack, flags, window,
+			  (flags & TCPHDR_SYN) ? mtcp_route_advmss(&rt->dst) : 0);
 	mtcp_csum(skb, iph->daddr, iph->saddr);
 	skb_dst_set(skb, &rt->dst);
 
@@ -368,8 +377,8 @@ void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb)
 	if (th->rst)
 		return;
 	if (th->ack)
-		mtcp_v4_send_reply(net, rxskb, TCPHDR_RST, cb->ack_seq, 0, 0, 0);
+		mtcp_v4_send_reply(net, rxskb, TCPHDR_RST, cb->ack_seq, 0, 0);
 	else
 		mtcp_v4_send_reply(net, rxskb, TCPHDR_RST | TCPHDR_ACK, 0,
-				   cb->end_seq, 0, 0);
+				   cb->end_seq, 0);
 }
