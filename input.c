@@ -58,7 +58,7 @@ int mtcp_parse_options(const struct tcphdr *th, u16 *mss)
 /* ----------------------------------------------------------- ACK handling */
 
 /* RFC 6298 with one sample per flight, never from a retransmission. */
-static void mtcp_rtt_sample(struct sock *sk, u32 sent)
+void mtcp_rtt_sample(struct sock *sk, u32 sent)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	long m = max_t(long, jiffies_to_usecs(jiffies - sent), 1);
@@ -429,6 +429,7 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 	mreq = mtcp_rsk(req);
 	mreq->irs = cb->seq;
 	mreq->iss = secure_tcp_seq(iph->daddr, iph->saddr, th->dest, th->source);
+	mreq->snt_synack = 0;
 	mreq->mss = mss;
 
 	if (security_inet_conn_request(sk, skb, req) ||
@@ -506,6 +507,9 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	newsk->sk_route_caps &= ~(NETIF_F_GSO_MASK | NETIF_F_CSUM_MASK);
 	ms->advmss = mtcp_route_advmss(dst);
 	mtcp_sync_mss(newsk, mreq->mss);
+	/* The handshake's round trip seeds the RTO, as TCP's does (Karn). */
+	if (mreq->snt_synack && !req->num_retrans)
+		mtcp_rtt_sample(newsk, mreq->snt_synack);
 
 	if (__inet_inherit_port(sk, newsk) < 0)
 		goto put_and_exit;

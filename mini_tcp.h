@@ -104,6 +104,7 @@ struct mtcp_request_sock {
 	struct inet_request_sock ireq;	/* must be first */
 	u32	iss;
 	u32	irs;
+	u32	snt_synack;	/* jiffies of the first SYN-ACK, 0: none (cookie) */
 	u16	mss;		/* peer's MSS option, or the default */
 };
 
@@ -242,6 +243,8 @@ static inline u32 mtcp_seg_len(const struct sk_buff *skb)
 {
 	return MTCP_SKB_CB(skb)->end_seq - MTCP_SKB_CB(skb)->seq;
 }
+
+void mtcp_rtt_sample(struct sock *sk, u32 sent);
 
 /* Options: MSS is the only one we send; parse returns -EINVAL if malformed. */
 int mtcp_parse_options(const struct tcphdr *th, u16 *mss);

@@ -308,6 +308,8 @@ int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
 	mtcp_count_out(net, TCPHDR_SYN | TCPHDR_ACK);
 	if (req->num_retrans)
 		MTCP_INC_STATS(net, MTCP_MIB_RETRANSSEGS);
+	else
+		mreq->snt_synack = jiffies;	/* an RTT sample, if never resent */
 	rcu_read_lock();
 	err = ip_build_and_send_pkt(skb, sk, ireq->ir_loc_addr, ireq->ir_rmt_addr,
 				    rcu_dereference(ireq->ireq_opt),

@@ -94,6 +94,7 @@ struct sock *mtcp_cookie_check(struct sock *sk, struct sk_buff *skb)
 	mreq = mtcp_rsk(req);
 	mreq->irs = cb->seq - 1;
 	mreq->iss = cb->ack_seq - 1;
+	mreq->snt_synack = 0;
 	mreq->mss = mss;
 
 	child = mtcp_v4_syn_recv_sock(sk, skb, req, NULL, NULL, &own_req, NULL);
