@@ -143,6 +143,9 @@ static bool mtcp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		ms->snd_wl2 = ack;
 	}
 
+	/* The peer is alive: window probes start counting afresh. */
+	inet_csk(sk)->icsk_probes_out = 0;
+
 	if (!after(ack, ms->snd_una))
 		return true;		/* duplicate or old: nothing new */
 

@@ -396,6 +396,7 @@ static int mtcp_disconnect(struct sock *sk, int flags)
 	sock_reset_flag(sk, SOCK_DONE);
 	icsk->icsk_backoff = 0;
 	icsk->icsk_retransmits = 0;
+	icsk->icsk_probes_out = 0;
 	icsk->icsk_rto = MTCP_TIMEOUT_INIT;
 	ms->fin_queued = 0;
 	ms->srtt_us = 0;

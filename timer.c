@@ -5,7 +5,8 @@
  *   icsk_retransmit_timer  RTO: retransmit the oldest unacknowledged skb
  *                          (SYN, SYN-ACK, data or FIN) with exponential
  *                          backoff; give up after the retries; probe a
- *                          closed window
+ *                          closed window, or retry data that could not
+ *                          be sent, as many times
  *   icsk_keepalive_timer   an orphan's FIN_WAIT_2 lifetime (fin_timeout)
  *   inet_timewait_sock     TIME_WAIT (tw_timeout), run by the inet core
  *   request sock timer     SYN-ACK retransmission, run by the inet core
@@ -43,22 +44,46 @@ static int mtcp_retries_limit(struct sock *sk)
 	}
 }
 
+/*
+ * Nothing in flight, yet unsent data (or our FIN) waits: on a closed
+ * window, or because sending it failed (no route).  Try the data again,
+ * else probe the window; either way count the attempt, as TCP's probe
+ * timer does: an unanswered peer is given up on after retries2 (an ACK
+ * resets the count), an orphan after orphan_retries whatever the answers.
+ */
+static void mtcp_probe_timer(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+	int limit = mtcp_retries_limit(sk);
+
+	if (icsk->icsk_probes_out >= limit ||
+	    (sock_flag(sk, SOCK_DEAD) && icsk->icsk_backoff >= limit)) {
+		mtcp_fsm_event(sk, MTCP_EV_RETRIES);
+		return;
+	}
+	icsk->icsk_probes_out++;
+	mtcp_push(sk);
+	if (ms->snd_una != ms->snd_nxt)
+		return;		/* data went out: the RTO runs now */
+	mtcp_send_probe(sk);
+	if (icsk->icsk_backoff < 15)
+		icsk->icsk_backoff++;
+	inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS,
+				  min_t(unsigned long,
+					icsk->icsk_rto << icsk->icsk_backoff,
+					MTCP_RTO_MAX), MTCP_RTO_MAX);
+}
+
 static void mtcp_retransmit_timer(struct sock *sk)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct mini_sock *ms = mtcp_sk(sk);
 
 	if (ms->snd_una == ms->snd_nxt) {
-		/* Nothing in flight: data waits on a closed window. */
 		if (ms->snd_nxt == ms->write_seq)
 			return;
-		mtcp_send_probe(sk);
-		if (icsk->icsk_backoff < 15)
-			icsk->icsk_backoff++;
-		inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS,
-					  min_t(unsigned long,
-						icsk->icsk_rto << icsk->icsk_backoff,
-						MTCP_RTO_MAX), MTCP_RTO_MAX);
+		mtcp_probe_timer(sk);
 		return;
 	}
 
