@@ -113,6 +113,40 @@ def t_bad_csum_estab(w):
     c.expect("A", what="ACK of the good segment")
 
 
+@test("rst_in_syn_received_drops_request_quietly")
+def t_rst_syn_received(w):
+    """RFC 9293 3.10.7.4: a RST in a passive SYN-RECEIVED returns to LISTEN,
+    dropping just the request, without an answer.  A RST far outside the
+    window is ignored (the request still completes)."""
+    lst = w.listen()
+    port = lst.getsockname()[1]
+    keep = new_conn(w, port)
+    keep.send("S", seq=keep.peer_isn, options=[("mss", 1460)])
+    sa = keep.expect("SA", seq=ANY, ack=seq_add(keep.peer_isn, 1), what="SYN-ACK")
+    keep.rcv_nxt = seq_add(sa.seq, 1)
+    keep.send("R", seq=seq_add(keep.peer_isn, 1 << 30), advance=False)
+    keep.expect_none(what="after an out-of-window RST")
+    keep.send("A")
+    a, _ = w.accept(lst)
+    a.close()
+
+    gone = new_conn(w, port)
+    gone.send("S", seq=gone.peer_isn, options=[("mss", 1460)])
+    sa = gone.expect("SA", seq=ANY, ack=seq_add(gone.peer_isn, 1), what="SYN-ACK")
+    gone.rcv_nxt = seq_add(sa.seq, 1)
+    gone.send("R")                       # seq = RCV.NXT of the request
+    gone.expect_none(timeout=max(S(2.5), 2.5), strict=True,
+                     what="after the RST: no answer, no SYN-ACK retransmission")
+    gone.send("A")
+    gone.expect("R", seq=gone.rcv_nxt, what="ACK for the dropped request: RST seq=SEG.ACK")
+    lst.setblocking(False)
+    try:
+        lst.accept()
+        raise wire.Fail("accept() returned the reset request")
+    except BlockingIOError:
+        pass
+
+
 @test("synack_retransmission_backoff")
 def t_synack_rtx(w):
     w.sysctl("synack_retries", 2)

@@ -13,7 +13,7 @@ import socket
 import struct
 
 from lib import wire
-from lib.wire import ANY, check, check_eq, diag, seq_add, test, S, T
+from lib.wire import ANY, Conn, check, check_eq, diag, seq_add, test, S, T
 
 
 def close_and_expect_fin(c, what="FIN"):
@@ -118,6 +118,48 @@ def t_fin_rtx(w):
     c.send("FA")
     c.expect("A", seq=seq_add(fin.seq, 1), ack=c.snd_nxt,
              what="ACK of FIN+ACK after retransmissions")
+
+
+@test("listener_close_resets_children_and_requests")
+def t_listener_close(w):
+    """Closing a listener resets the connections nobody accepted (RST at
+    SND.NXT) and forgets its pending requests: their ACK finds nobody."""
+    lst = w.listen()
+    port = lst.getsockname()[1]
+    child = Conn(w, port, w.peer_port())
+    child.peer_isn = child.snd_nxt = 1000
+    child.send("S", seq=1000, options=[("mss", 1460)])
+    sa = child.expect("SA", seq=ANY, ack=1001, what="SYN-ACK (child)")
+    child.rcv_nxt = seq_add(sa.seq, 1)
+    child.send("A")                     # established, never accepted
+    req = Conn(w, port, w.peer_port())
+    req.peer_isn = req.snd_nxt = 5000
+    req.send("S", seq=5000, options=[("mss", 1460)])
+    sa = req.expect("SA", seq=ANY, ack=5001, what="SYN-ACK (request)")
+    req.rcv_nxt = seq_add(sa.seq, 1)
+    lst.close()
+    child.expect("RA", seq=child.rcv_nxt, ack=child.snd_nxt,
+                 what="RST for the unaccepted child")
+    req.send("A")
+    req.expect("R", seq=req.rcv_nxt,
+               what="ACK for a request of the closed listener: RST seq=SEG.ACK")
+
+
+@test("orphan_fin_never_acked_gives_up_after_orphan_retries",
+      tcp_ok="TCP turns orphan_retries into a time budget (retransmits_timed_out), "
+             "so it may send one FIN more than the count")
+def t_orphan_gives_up(w):
+    w.sysctl("orphan_retries", 2)
+    c = w.passive_open()
+    fin = close_and_expect_fin(c)
+    for i in range(2):
+        c.expect("FA", seq=fin.seq, ack=fin.ack, strict=True,
+                 timeout=T(4) + 2 ** (i + 2), what="FIN retransmission #%d" % (i + 1))
+    c.expect_none(timeout=T(4) + 8, strict=True,
+                  what="a third FIN: the orphan should have given up")
+    c.send("A", ack=seq_add(fin.seq, 1))
+    c.expect("R", seq=seq_add(fin.seq, 1),
+             what="the orphan is gone: RST seq=SEG.ACK for the late ACK")
 
 
 @test("half_close_shut_wr_still_receives")

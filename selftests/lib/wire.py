@@ -552,6 +552,7 @@ SYSCTLS = {
     "max_syn_backlog": ("net/mini_tcp/max_syn_backlog", "net/ipv4/tcp_max_syn_backlog"),
     "fin_timeout": ("net/mini_tcp/fin_timeout", "net/ipv4/tcp_fin_timeout"),
     "tw_timeout": ("net/mini_tcp/tw_timeout", None),   # TCP: fixed 60 s
+    "orphan_retries": ("net/mini_tcp/orphan_retries", "net/ipv4/tcp_orphan_retries"),
 }
 
 
