@@ -31,11 +31,16 @@ HOST_CFLAGS := -Wall -Wextra -Werror -O2 -g -I$(CURDIR)
 all: deps module selftests tools
 
 # Userspace tools used by the flood test and the benchmarks.
-TOOLS := $(BUILD)/synflood $(BUILD)/connbench $(BUILD)/bulkbench
+TOOLS := $(BUILD)/synflood $(BUILD)/connbench $(BUILD)/bulkbench \
+	 $(BUILD)/libmtcp_preload.so
 tools: $(TOOLS)
 $(BUILD)/%: scripts/%.c uapi/mini_tcp.h
 	@mkdir -p $(BUILD)
 	$(HOSTCC) -Wall -Wextra -Werror -O2 -o $@ $<
+# LD_PRELOAD=build/libmtcp_preload.so runs an unmodified TCP program over mini_tcp.
+$(BUILD)/libmtcp_preload.so: scripts/mtcp_preload.c uapi/mini_tcp.h
+	@mkdir -p $(BUILD)
+	$(HOSTCC) -Wall -Wextra -Werror -O2 -shared -fPIC -o $@ $< -ldl
 
 # mini_tcp against kernel TCP in one VM run, as ratios (see README).
 bench: all
