@@ -264,6 +264,7 @@ static void mtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	ms->snd_wnd = ntohs(th->window);
 	ms->snd_wl1 = cb->seq;
 	ms->snd_wl2 = cb->ack_seq;
+	inet_csk(sk)->icsk_ack.lrcvtime = (u32)jiffies;
 
 	if (th->ack) {
 		mtcp_ack_advance(sk, cb->ack_seq);
@@ -290,6 +291,8 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 		mtcp_rcv_synsent(sk, skb);
 		goto discard;
 	}
+	/* The peer is heard from: keepalive measures idleness from here. */
+	inet_csk(sk)->icsk_ack.lrcvtime = (u32)jiffies;
 
 	/*
 	 * Simultaneous open, the other half: their SYN-ACK acknowledging our
@@ -525,6 +528,8 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	/* The passive SYN_RECEIVED's ACK: ESTABLISHED (fsm.c decides). */
 	t = mtcp_fsm_lookup_passive(MTCP_EV_RCV_ACK_SYN);
 	mtcp_set_state(newsk, t.next);
+	inet_csk(newsk)->icsk_ack.lrcvtime = (u32)jiffies;
+	mtcp_arm_keepalive(newsk);	/* SO_KEEPALIVE is inherited */
 	MTCP_INC_STATS(net, MTCP_MIB_PASSIVEOPENS);
 	return newsk;
 

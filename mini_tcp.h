@@ -44,6 +44,11 @@
 #define MTCP_RTO_MIN		((unsigned int)(HZ / 5))
 #define MTCP_RTO_MAX		((unsigned int)(120 * HZ))
 
+/* Keepalive defaults, TCP's: 2 h idle, 75 s between probes, 9 probes. */
+#define MTCP_KEEPALIVE_TIME	7200
+#define MTCP_KEEPALIVE_INTVL	75
+#define MTCP_KEEPALIVE_PROBES	9
+
 /* The IP protocol number we registered (module parameter ipproto). */
 extern int mtcp_ipproto;
 
@@ -88,7 +93,7 @@ struct mini_sock {
 		cork:1;
 	unsigned long	last_overflow;	/* listener: jiffies of SYN queue overflow */
 	int	linger2;	/* TCP_LINGER2, seconds; 0: sysctl fin_timeout */
-	int	keepalive_time;	/* TCP_KEEPIDLE etc., seconds (stored) */
+	int	keepalive_time;	/* TCP_KEEPIDLE etc., seconds; 0: default */
 	int	keepalive_intvl;
 	int	keepalive_probes;
 	int	user_timeout;	/* TCP_USER_TIMEOUT, ms (stored) */
@@ -97,6 +102,21 @@ struct mini_sock {
 static inline struct mini_sock *mtcp_sk(const struct sock *sk)
 {
 	return (struct mini_sock *)sk;
+}
+
+static inline int mtcp_keepalive_time(const struct mini_sock *ms)
+{
+	return (ms->keepalive_time ? : MTCP_KEEPALIVE_TIME) * HZ;
+}
+
+static inline int mtcp_keepalive_intvl(const struct mini_sock *ms)
+{
+	return (ms->keepalive_intvl ? : MTCP_KEEPALIVE_INTVL) * HZ;
+}
+
+static inline int mtcp_keepalive_probes(const struct mini_sock *ms)
+{
+	return ms->keepalive_probes ? : MTCP_KEEPALIVE_PROBES;
 }
 
 /* A request sock: the passive SYN_RECEIVED, without a full socket. */
@@ -226,6 +246,7 @@ void mtcp_sync_mss(struct sock *sk, u16 peer_mss);
 void mtcp_init_xmit_timers(struct sock *sk);
 void mtcp_reset_rto(struct sock *sk);
 void mtcp_arm_fin_wait2(struct sock *sk);
+void mtcp_arm_keepalive(struct sock *sk);
 void mtcp_time_wait(struct sock *sk, int state);
 void mtcp_tw_rearm(struct inet_timewait_sock *tw);
 

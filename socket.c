@@ -105,8 +105,10 @@ void mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 	if (a & MTCP_ACT_SEND_RST)
 		mtcp_send_active_rst(sk, gfp_any());
 
-	if (a & MTCP_ACT_CONNECTED)
+	if (a & MTCP_ACT_CONNECTED) {
+		mtcp_arm_keepalive(sk);
 		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
+	}
 	if (a & MTCP_ACT_EOF) {
 		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 		sock_set_flag(sk, SOCK_DONE);
@@ -709,8 +711,8 @@ static int mtcp_ioctl(struct sock *sk, int cmd, unsigned long arg)
 /*
  * Options at level IPPROTO_TCP that unmodified TCP programs set.  The
  * segment-merging ones (NODELAY, CORK) are accepted and change nothing:
- * every write is sent at once.  Keepalive and user-timeout values are kept
- * and reported back; no keepalive probes are sent.
+ * every write is sent at once.  The keepalive ones drive timer.c's
+ * probes; TCP_USER_TIMEOUT is kept and reported back only.
  */
 static int mtcp_setsockopt(struct sock *sk, int level, int optname,
 			   sockptr_t optval, unsigned int optlen)
@@ -743,10 +745,13 @@ static int mtcp_setsockopt(struct sock *sk, int level, int optname,
 			ms->advmss = val;
 		break;
 	case TCP_KEEPIDLE:
-		if (val < 1 || val > MAX_TCP_KEEPIDLE)
+		if (val < 1 || val > MAX_TCP_KEEPIDLE) {
 			err = -EINVAL;
-		else
+		} else {
 			ms->keepalive_time = val;
+			if (!((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN)))
+				mtcp_arm_keepalive(sk);
+		}
 		break;
 	case TCP_KEEPINTVL:
 		if (val < 1 || val > MAX_TCP_KEEPINTVL)
@@ -851,13 +856,13 @@ static int mtcp_getsockopt(struct sock *sk, int level, int optname,
 		val = ms->mss ? : ms->advmss;
 		break;
 	case TCP_KEEPIDLE:
-		val = ms->keepalive_time ? : 7200;
+		val = mtcp_keepalive_time(ms) / HZ;
 		break;
 	case TCP_KEEPINTVL:
-		val = ms->keepalive_intvl ? : 75;
+		val = mtcp_keepalive_intvl(ms) / HZ;
 		break;
 	case TCP_KEEPCNT:
-		val = ms->keepalive_probes ? : 9;
+		val = mtcp_keepalive_probes(ms);
 		break;
 	case TCP_SYNCNT:
 		val = inet_csk(sk)->icsk_syn_retries ? :
@@ -883,6 +888,17 @@ static int mtcp_getsockopt(struct sock *sk, int level, int optname,
 	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
 		return -EFAULT;
 	return 0;
+}
+
+/* SO_KEEPALIVE, under the socket lock (sk_setsockopt). */
+static void mtcp_set_keepalive(struct sock *sk, int val)
+{
+	if ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))
+		return;		/* armed when the connection is established */
+	if (val && !sock_flag(sk, SOCK_KEEPOPEN))
+		inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_time(mtcp_sk(sk)));
+	else if (!val && !sock_flag(sk, SOCK_DEAD))
+		inet_csk_delete_keepalive_timer(sk);
 }
 
 /* ------------------------------------------------------- init, destroy */
@@ -995,6 +1011,7 @@ struct proto mtcp_prot = {
 	.init			= mtcp_v4_init_sock,
 	.destroy		= mtcp_destroy_sock,
 	.shutdown		= mtcp_shutdown,
+	.keepalive		= mtcp_set_keepalive,
 	.setsockopt		= mtcp_setsockopt,
 	.getsockopt		= mtcp_getsockopt,
 	.sendmsg		= mtcp_sendmsg,

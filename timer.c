@@ -7,7 +7,8 @@
  *                          backoff; give up after the retries; probe a
  *                          closed window, or retry data that could not
  *                          be sent, as many times
- *   icsk_keepalive_timer   an orphan's FIN_WAIT_2 lifetime (fin_timeout)
+ *   icsk_keepalive_timer   an orphan's FIN_WAIT_2 lifetime (fin_timeout),
+ *                          or keepalive probes (SO_KEEPALIVE), as TCP's
  *   inet_timewait_sock     TIME_WAIT (tw_timeout), run by the inet core
  *   request sock timer     SYN-ACK retransmission, run by the inet core
  *
@@ -134,8 +135,38 @@ static void mtcp_delack_timer(struct timer_list *t)
 	sock_put(&icsk->icsk_inet.sk);
 }
 
-/* Orphan in FIN_WAIT_2 for longer than fin_timeout: reap it. */
-static void mtcp_fin_wait2_timer(struct timer_list *t)
+/*
+ * SO_KEEPALIVE: after keepalive_time without a segment from the peer, and
+ * with nothing of ours outstanding (the RTO watches that), send a probe
+ * every keepalive_intvl; an ACK (mtcp_rcv_ack) resets the count.  After
+ * keepalive_probes unanswered probes: RST and ETIMEDOUT, as TCP.
+ */
+static void mtcp_keepalive(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+	u32 idle = (u32)jiffies - icsk->icsk_ack.lrcvtime;
+
+	if (ms->snd_una != ms->write_seq) {
+		inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_time(ms));
+		return;
+	}
+	if (idle < mtcp_keepalive_time(ms) && !icsk->icsk_probes_out) {
+		inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_time(ms) - idle);
+		return;
+	}
+	if (icsk->icsk_probes_out >= mtcp_keepalive_probes(ms)) {
+		mtcp_send_active_rst(sk, GFP_ATOMIC);
+		mtcp_fsm_event(sk, MTCP_EV_RETRIES);
+		return;
+	}
+	mtcp_send_probe(sk);
+	icsk->icsk_probes_out++;
+	inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_intvl(ms));
+}
+
+/* Orphan in FIN_WAIT_2 for longer than fin_timeout: reap it; or keepalive. */
+static void mtcp_keepalive_timer(struct timer_list *t)
 {
 	struct inet_connection_sock *icsk =
 		from_timer(icsk, t, icsk_keepalive_timer);
@@ -148,15 +179,25 @@ static void mtcp_fin_wait2_timer(struct timer_list *t)
 	}
 	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))
 		mtcp_fsm_event(sk, MTCP_EV_FIN_WAIT2_TIMEOUT);
+	else if (sock_flag(sk, SOCK_KEEPOPEN) &&
+		 ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+		mtcp_keepalive(sk);
 out:
 	bh_unlock_sock(sk);
 	sock_put(sk);
 }
 
+/* Start keepalive on a connected socket that asked for it. */
+void mtcp_arm_keepalive(struct sock *sk)
+{
+	if (sock_flag(sk, SOCK_KEEPOPEN))
+		inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_time(mtcp_sk(sk)));
+}
+
 void mtcp_init_xmit_timers(struct sock *sk)
 {
 	inet_csk_init_xmit_timers(sk, mtcp_write_timer, mtcp_delack_timer,
-				  mtcp_fin_wait2_timer);
+				  mtcp_keepalive_timer);
 }
 
 /* Called when an orphan reaches FIN_WAIT_2, or a FIN_WAIT_2 socket is orphaned. */
