@@ -197,7 +197,8 @@ static bool mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked)
 	const struct tcphdr *th = mtcp_hdr(skb);
 	struct mini_sock *ms = mtcp_sk(sk);
 	unsigned int hlen = th->doff * 4;
-	u32 data_end = cb->end_seq - th->fin;
+	bool fin = th->fin;	/* th may move with pskb_pull() */
+	u32 data_end = cb->end_seq - fin;
 	u32 trim;
 
 	if (skb->len <= hlen || !after(data_end, ms->rcv_nxt))
@@ -221,7 +222,7 @@ static bool mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked)
 	trim = ms->rcv_nxt - cb->seq;
 	if (!pskb_pull(skb, hlen + trim))
 		return false;
-	if (th->fin)	/* the FIN is no byte of the stream */
+	if (fin)	/* the FIN is no byte of the stream */
 		skb_trim(skb, data_end - ms->rcv_nxt);
 	cb->seq = ms->rcv_nxt;
 	cb->end_seq = data_end;
@@ -283,6 +284,8 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 	const struct tcphdr *th = mtcp_hdr(skb);
 	struct mini_sock *ms = mtcp_sk(sk);
 	bool queued = false, acked = false;
+	u32 fin_seq = cb->end_seq - 1;	/* where a FIN on this segment sits */
+	bool fin = th->fin;
 
 	switch (sk->sk_state) {
 	case TCP_CLOSE:
@@ -344,8 +347,11 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 	}
 	queued = mtcp_rcv_data(sk, skb, &acked);
 
-	/* eighth: FIN, once everything before it is in */
-	if (th->fin && cb->end_seq - 1 == ms->rcv_nxt) {
+	/*
+	 * eighth: FIN, once everything before it is in.  (mtcp_rcv_data() may
+	 * have queued the skb and moved its header: use what we kept.)
+	 */
+	if (fin && fin_seq == ms->rcv_nxt) {
 		ms->rcv_nxt++;
 		mtcp_fsm_event(sk, MTCP_EV_RCV_FIN);	/* sends the ACK */
 		acked = true;
@@ -465,6 +471,7 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	struct net *net = sock_net(sk);
 	struct mtcp_transition t;
 	struct inet_sock *newinet;
+	bool found_dup_sk = false;
 	struct mini_sock *ms;
 	struct sock *newsk;
 
@@ -519,11 +526,23 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 
 	if (__inet_inherit_port(sk, newsk) < 0)
 		goto put_and_exit;
-	*own_req = inet_ehash_nolisten(newsk, req_to_sk(req_unhash), NULL);
-	if (*own_req)
-		ireq->ireq_opt = NULL;
-	else
+	*own_req = inet_ehash_nolisten(newsk, req_to_sk(req_unhash), &found_dup_sk);
+	if (!*own_req) {
+		/*
+		 * Another CPU completed this request first (or, for a cookie,
+		 * the 4-tuple is taken): inet_ehash_nolisten() destroyed
+		 * newsk; only our reference and lock remain, for the caller.
+		 */
 		newinet->inet_opt = NULL;
+		if (!req_unhash && found_dup_sk) {
+			__acquire(newsk);	/* locked by inet_csk_clone_lock() */
+			bh_unlock_sock(newsk);
+			sock_put(newsk);
+			return NULL;
+		}
+		return newsk;
+	}
+	ireq->ireq_opt = NULL;
 
 	/* The passive SYN_RECEIVED's ACK: ESTABLISHED (fsm.c decides). */
 	t = mtcp_fsm_lookup_passive(MTCP_EV_RCV_ACK_SYN);
@@ -581,7 +600,9 @@ static struct sock *mtcp_check_req(struct sock *sk, struct sk_buff *skb,
 		mtcp_v4_send_reset(sock_net(sk), skb);
 		return NULL;
 	}
-	if (cb->seq != mreq->irs + 1)
+	/* In the window we offered (a first data segment may come first). */
+	if (before(cb->seq, mreq->irs + 1) ||
+	    !before(cb->seq, mreq->irs + 1 + MTCP_MAX_WINDOW))
 		return NULL;
 
 	child = mtcp_v4_syn_recv_sock(sk, skb, req, NULL, req, &own_req, NULL);
@@ -616,11 +637,9 @@ static void mtcp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 	if (th->rst)
 		goto discard;
 	if (th->ack) {
-		struct sock *child = NULL;
-
 		/* An ACK for no request sock may carry a SYN cookie. */
-		if (!th->syn)
-			child = mtcp_cookie_check(sk, skb);
+		struct sock *child = th->syn ? sk : mtcp_cookie_check(sk, skb);
+
 		if (!child)
 			goto discard;		/* consumed or no memory */
 		if (child != sk) {
@@ -638,8 +657,24 @@ discard:
 	consume_skb(skb);
 }
 
+/* The segment's sequence space, from its header and (trimmed) length. */
+static void mtcp_fill_cb(struct sk_buff *skb, const struct tcphdr *th)
+{
+	struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+
+	cb->seq = ntohl(th->seq);
+	cb->end_seq = cb->seq + th->syn + th->fin + skb->len - th->doff * 4;
+	cb->ack_seq = ntohl(th->ack_seq);
+	cb->flags = tcp_flag_byte(th);
+	cb->sacked = 0;
+}
+
+/* Under the socket lock: softirq, or the owner's backlog in release_sock(). */
 int mtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
+	/* A socket filter may have trimmed the payload since mtcp_v4_rcv(). */
+	mtcp_fill_cb(skb, mtcp_hdr(skb));
+
 	if (sk->sk_state == TCP_LISTEN)
 		mtcp_listen_rcv(sk, skb);
 	else
@@ -688,17 +723,6 @@ static enum mtcp_tw_verdict mtcp_tw_rcv(struct sock *sk, struct sk_buff *skb)
 }
 
 /* ------------------------------------------------------------- entry */
-
-static void mtcp_fill_cb(struct sk_buff *skb, const struct tcphdr *th)
-{
-	struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
-
-	cb->seq = ntohl(th->seq);
-	cb->end_seq = cb->seq + th->syn + th->fin + skb->len - th->doff * 4;
-	cb->ack_seq = ntohl(th->ack_seq);
-	cb->flags = tcp_flag_byte(th);
-	cb->sacked = 0;
-}
 
 int mtcp_v4_rcv(struct sk_buff *skb)
 {
@@ -771,6 +795,21 @@ process:
 	if (!xfrm4_policy_check(sk, XFRM_POLICY_IN, skb))
 		goto discard_and_relse;
 	nf_reset_ct(skb);
+
+	/*
+	 * Listeners are handled without their lock, as TCP's: the request
+	 * queue and the accept queue have locks of their own, and a busy
+	 * owner (accept, setsockopt) must not park SYNs in a backlog.
+	 */
+	if (sk->sk_state == TCP_LISTEN) {
+		if (sk_filter_trim_cap(sk, skb, th->doff * 4))
+			goto discard_and_relse;
+		mtcp_fill_cb(skb, mtcp_hdr(skb));	/* the filter may trim */
+		mtcp_listen_rcv(sk, skb);
+		if (refcounted)
+			sock_put(sk);
+		return 0;
+	}
 	return __sk_receive_skb(sk, skb, 0, th->doff * 4, refcounted);
 
 no_socket:

@@ -224,8 +224,15 @@ static void __net_exit mtcp_net_exit(struct net *net)
  */
 static void __net_exit mtcp_net_exit_batch(struct list_head *net_exit_list)
 {
+	static DEFINE_MUTEX(exit_batch_mutex);
 	struct net *net;
 
+	/*
+	 * cleanup_net() and a failed setup_net() may run this at once, and
+	 * the purge kills the TIME_WAIT socks of every dying namespace:
+	 * one at a time, or one may free a death row the other still uses.
+	 */
+	mutex_lock(&exit_batch_mutex);
 	inet_twsk_purge(&mtcp_hashinfo);
 
 	list_for_each_entry(net, net_exit_list, exit_list) {
@@ -234,6 +241,7 @@ static void __net_exit mtcp_net_exit_batch(struct list_head *net_exit_list)
 		WARN_ON_ONCE(!refcount_dec_and_test(&mn->tw_death_row.tw_refcount));
 		free_percpu(mn->mib);
 	}
+	mutex_unlock(&exit_batch_mutex);
 }
 
 static struct pernet_operations mtcp_net_ops = {

@@ -333,8 +333,11 @@ void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
 	struct flowi4 fl4;
 	struct rtable *rt;
 
-	/* Never answer a broadcast or multicast segment. */
-	if (skb_rtable(rxskb)->rt_type != RTN_LOCAL)
+	/*
+	 * Never answer a broadcast or multicast segment.  (From the backlog
+	 * the input route may be gone: then do not answer either.)
+	 */
+	if (!skb_rtable(rxskb) || skb_rtable(rxskb)->rt_type != RTN_LOCAL)
 		return;
 
 	memset(&fl4, 0, sizeof(fl4));
@@ -359,11 +362,17 @@ void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
 	skb_dst_set(skb, &rt->dst);
 
 	mtcp_count_out(net, flags);
-	/* The control socket's IP id and options are shared: serialize. */
+	/*
+	 * The control socket is shared by every CPU; serialize on it with BHs
+	 * off: we may be in process context (a backlog), and transmitting
+	 * runs softirqs that may want the same lock on this CPU.
+	 */
+	local_bh_disable();
 	bh_lock_sock(ctl_sk);
 	ip_build_and_send_pkt(skb, ctl_sk, iph->daddr, iph->saddr, NULL,
 			      iph->tos & ~INET_ECN_MASK);
 	bh_unlock_sock(ctl_sk);
+	local_bh_enable();
 }
 
 /*

@@ -932,6 +932,12 @@ static int mtcp_init_sock(struct sock *sk)
 	ms->advmss = MTCP_MSS_DEFAULT;
 	sk->sk_state = TCP_CLOSE;
 	sk->sk_write_space = mtcp_write_space;
+	/*
+	 * No path MTU discovery yet (ICMP "fragmentation needed" is not acted
+	 * on): send without DF, so a smaller path MTU fragments rather than
+	 * black-holes full-size segments.
+	 */
+	inet_sk(sk)->pmtudisc = IP_PMTUDISC_DONT;
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	sk->sk_route_caps = 0;
 	return 0;
@@ -1021,6 +1027,7 @@ struct proto mtcp_prot = {
 	.unhash			= inet_unhash,
 	.get_port		= inet_csk_get_port,
 	.orphan_count		= &mtcp_orphan_count,
+	.no_autobind		= true,
 	.max_header		= MTCP_MAX_HEADER,
 	.obj_size		= sizeof(struct mini_sock),
 	.slab_flags		= SLAB_TYPESAFE_BY_RCU,
