@@ -162,6 +162,18 @@ def t_orphan_gives_up(w):
              what="the orphan is gone: RST seq=SEG.ACK for the late ACK")
 
 
+@test("data_and_fin_in_one_segment")
+def t_data_fin(w):
+    """A FIN riding on data: both are taken at once, the ACK covers the
+    data and the FIN, the reader gets the data and then EOF."""
+    c = w.passive_open()
+    c.send("FPA", data=b"last words")
+    c.expect("A", ack=c.snd_nxt, what="one ACK for the data and the FIN")
+    c.sock.settimeout(S(2))
+    check_eq(c.sock.recv(100), b"last words", "data before EOF")
+    check_eq(c.sock.recv(100), b"", "EOF after the data")
+
+
 @test("half_close_shut_wr_still_receives")
 def t_half_close(w):
     c = w.passive_open()
