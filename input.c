@@ -96,8 +96,7 @@ static void mtcp_ack_advance(struct sock *sk, u32 ack)
 			sampled = true;
 		}
 		__skb_unlink(skb, &sk->sk_write_queue);
-		sk_wmem_queued_add(sk, -skb->truesize);
-		__kfree_skb(skb);
+		mtcp_wqueue_free(sk, skb);
 	}
 	ms->snd_una = ack;
 	icsk->icsk_retransmits = 0;
@@ -222,6 +221,13 @@ static bool mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked)
 	trim = ms->rcv_nxt - cb->seq;
 	if (!pskb_pull(skb, hlen + trim))
 		return false;
+	/* Charged to the socket (and its cgroup) from here to recvmsg(). */
+	if (!sk_rmem_schedule(sk, skb, skb->truesize)) {
+		atomic_inc(&sk->sk_drops);
+		mtcp_send_ack(sk);
+		*acked = true;
+		return false;
+	}
 	if (fin)	/* the FIN is no byte of the stream */
 		skb_trim(skb, data_end - ms->rcv_nxt);
 	cb->seq = ms->rcv_nxt;
@@ -518,7 +524,7 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	}
 	sk_setup_caps(newsk, dst);
 	newsk->sk_route_caps &= ~(NETIF_F_GSO_MASK | NETIF_F_CSUM_MASK);
-	ms->advmss = mtcp_route_advmss(dst);
+	ms->advmss = mtcp_route_advmss(newsk, dst);
 	mtcp_sync_mss(newsk, mreq->mss);
 	/* The handshake's round trip seeds the RTO, as TCP's does (Karn). */
 	if (mreq->snt_synack && !req->num_retrans)

@@ -364,6 +364,7 @@ static int __init mtcp_init(void)
 	err = mtcp_hashinfo_init();
 	if (err)
 		return err;
+	mtcp_mem_init();
 
 	err = proto_register(&mtcp_prot, 1);
 	if (err)

@@ -88,6 +88,7 @@ struct mini_sock {
 	u32	rttvar_us;	/* RTT variation << 2 */
 	u16	mss;		/* effective send MSS */
 	u16	advmss;		/* MSS we announce */
+	u16	user_mss;	/* TCP_MAXSEG, 0: none */
 	u8	fin_queued:1,	/* our FIN is in the write queue */
 		nodelay:1,
 		cork:1;
@@ -102,6 +103,25 @@ struct mini_sock {
 static inline struct mini_sock *mtcp_sk(const struct sock *sk)
 {
 	return (struct mini_sock *)sk;
+}
+
+/*
+ * Queue an skb on the write queue, charged to the socket as TCP's are
+ * (mtcp_wqueue_free() returns the charge when it is acknowledged).
+ */
+static inline void mtcp_wqueue_tail(struct sock *sk, struct sk_buff *skb)
+{
+	__skb_queue_tail(&sk->sk_write_queue, skb);
+	sk_wmem_queued_add(sk, skb->truesize);
+	sk_mem_charge(sk, skb->truesize);
+}
+
+/* Free an skb that left the write queue (acknowledged, or purged). */
+static inline void mtcp_wqueue_free(struct sock *sk, struct sk_buff *skb)
+{
+	sk_wmem_queued_add(sk, -skb->truesize);
+	sk_mem_uncharge(sk, skb->truesize);
+	__kfree_skb(skb);
 }
 
 static inline int mtcp_keepalive_time(const struct mini_sock *ms)
@@ -205,6 +225,7 @@ static inline struct mtcp_net *mtcp_pernet(const struct net *net)
 	this_cpu_inc(mtcp_pernet(net)->mib->mibs[field])
 
 /* socket.c */
+void mtcp_mem_init(void);
 void mtcp_set_state(struct sock *sk, int state);
 void mtcp_done(struct sock *sk);
 int mtcp_fsm_event(struct sock *sk, enum mtcp_event ev);
@@ -239,7 +260,7 @@ void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
 			u32 seq, u32 ack, u16 window);
 void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb);
 u16 mtcp_select_window(struct sock *sk);
-u16 mtcp_route_advmss(const struct dst_entry *dst);
+u16 mtcp_route_advmss(const struct sock *sk, const struct dst_entry *dst);
 void mtcp_sync_mss(struct sock *sk, u16 peer_mss);
 
 /* timer.c */

@@ -15,10 +15,17 @@
 
 #include "mini_tcp.h"
 
-u16 mtcp_route_advmss(const struct dst_entry *dst)
+/*
+ * The MSS we announce: the route's, or less if TCP_MAXSEG on @sk (one of
+ * ours, or NULL for a reply without a socket) says so.
+ */
+u16 mtcp_route_advmss(const struct sock *sk, const struct dst_entry *dst)
 {
 	unsigned int mss = dst ? dst_metric_advmss(dst) : MTCP_MSS_DEFAULT;
+	u16 user_mss = sk ? READ_ONCE(mtcp_sk(sk)->user_mss) : 0;
 
+	if (user_mss && user_mss < mss)
+		mss = user_mss;
 	return clamp_t(unsigned int, mss, 88, 65535 - MTCP_HDR_MIN - 20);
 }
 
@@ -145,8 +152,9 @@ static struct sk_buff *mtcp_queue_ctl(struct sock *sk, u8 flags, gfp_t gfp)
 	MTCP_SKB_CB(skb)->end_seq = ms->write_seq + 1;
 	MTCP_SKB_CB(skb)->flags = flags;
 	MTCP_SKB_CB(skb)->sacked = 0;
-	__skb_queue_tail(&sk->sk_write_queue, skb);
-	sk_wmem_queued_add(sk, skb->truesize);
+	/* A SYN or FIN must go out even over the limit: schedule, then charge. */
+	sk_wmem_schedule(sk, skb->truesize);
+	mtcp_wqueue_tail(sk, skb);
 	ms->write_seq++;
 	return skb;
 }
@@ -301,7 +309,7 @@ int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
 	window = min_t(unsigned int, READ_ONCE(sk->sk_rcvbuf) / 2, MTCP_MAX_WINDOW);
 	mtcp_build_header(skb, htons(ireq->ir_num), ireq->ir_rmt_port,
 			  mreq->iss, mreq->irs + 1, TCPHDR_SYN | TCPHDR_ACK,
-			  window, mtcp_route_advmss(dst));
+			  window, mtcp_route_advmss(sk, dst));
 	mtcp_csum(skb, ireq->ir_loc_addr, ireq->ir_rmt_addr);
 	skb_dst_set(skb, dst);
 
@@ -357,7 +365,7 @@ void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
 	skb_reserve(skb, MTCP_MAX_HEADER);
 	/* A SYN-ACK announces what we can receive: our route's MSS. */
 	mtcp_build_header(skb, th->dest, th->source, seq, ack, flags, window,
-			  (flags & TCPHDR_SYN) ? mtcp_route_advmss(&rt->dst) : 0);
+			  (flags & TCPHDR_SYN) ? mtcp_route_advmss(NULL, &rt->dst) : 0);
 	mtcp_csum(skb, iph->daddr, iph->saddr);
 	skb_dst_set(skb, &rt->dst);
 

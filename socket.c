@@ -19,6 +19,26 @@
 static DEFINE_PER_CPU(unsigned int, mtcp_orphan_count);
 
 /*
+ * Socket memory accounting, as TCP's (and with its sizing): every queued
+ * skb is charged to the protocol and to the owner's memory cgroup, and
+ * given back when it is freed.  inet_csk_accept() charges the accepting
+ * task's cgroup for data that arrived before accept(); only this
+ * accounting ever returns that charge.
+ */
+static atomic_long_t mtcp_memory_allocated;
+static DEFINE_PER_CPU(int, mtcp_memory_per_cpu_fw_alloc);
+static long sysctl_mtcp_mem[3];	/* pages: min, pressure, max */
+
+void mtcp_mem_init(void)
+{
+	unsigned long limit = max(nr_free_buffer_pages() / 16, 128UL);
+
+	sysctl_mtcp_mem[0] = limit / 4 * 3;
+	sysctl_mtcp_mem[1] = limit;
+	sysctl_mtcp_mem[2] = sysctl_mtcp_mem[0] * 2;
+}
+
+/*
  * Every state change goes through here: it fires the inet_sock_set_state
  * tracepoint, wakes whoever waits for a state (connect, linger), counts
  * resets, arms an orphan's FIN_WAIT_2 timer, and releases the hash slots
@@ -227,7 +247,7 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 	sk->sk_route_caps &= ~(NETIF_F_GSO_MASK | NETIF_F_CSUM_MASK);
 	rt = NULL;
 
-	ms->advmss = mtcp_route_advmss(__sk_dst_get(sk));
+	ms->advmss = mtcp_route_advmss(sk, __sk_dst_get(sk));
 	ms->mss = min_t(u16, ms->advmss, MTCP_MSS_DEFAULT);
 	ms->iss = secure_tcp_seq(inet->inet_saddr, inet->inet_daddr,
 				 inet->inet_sport, usin->sin_port);
@@ -289,10 +309,8 @@ static void mtcp_purge_write_queue(struct sock *sk)
 {
 	struct sk_buff *skb;
 
-	while ((skb = __skb_dequeue(&sk->sk_write_queue)) != NULL) {
-		sk_wmem_queued_add(sk, -skb->truesize);
-		__kfree_skb(skb);
-	}
+	while ((skb = __skb_dequeue(&sk->sk_write_queue)) != NULL)
+		mtcp_wqueue_free(sk, skb);
 }
 
 static void mtcp_close(struct sock *sk, long timeout)
@@ -431,6 +449,8 @@ static struct sk_buff *mtcp_new_data_skb(struct sock *sk, int goal)
 	struct mini_sock *ms = mtcp_sk(sk);
 	struct sk_buff *skb;
 
+	if (!sk_wmem_schedule(sk, SKB_TRUESIZE(goal)))
+		return NULL;
 	skb = alloc_skb(goal, sk->sk_allocation);
 	if (!skb)
 		return NULL;
@@ -438,8 +458,7 @@ static struct sk_buff *mtcp_new_data_skb(struct sock *sk, int goal)
 	MTCP_SKB_CB(skb)->end_seq = ms->write_seq;
 	MTCP_SKB_CB(skb)->flags = TCPHDR_ACK;
 	MTCP_SKB_CB(skb)->sacked = 0;
-	__skb_queue_tail(&sk->sk_write_queue, skb);
-	sk_wmem_queued_add(sk, skb->truesize);
+	mtcp_wqueue_tail(sk, skb);
 	return skb;
 }
 
@@ -739,10 +758,14 @@ static int mtcp_setsockopt(struct sock *sk, int level, int optname,
 			mtcp_push(sk);
 		break;
 	case TCP_MAXSEG:
-		if (val && (val < 88 || val > MAX_TCP_WINDOW))
+		/* As TCP: bounds the MSS we announce and send (0: the route's). */
+		if (val && (val < 88 || val > MAX_TCP_WINDOW)) {
 			err = -EINVAL;
-		else if (val)
-			ms->advmss = val;
+		} else {
+			WRITE_ONCE(ms->user_mss, val);
+			if (val && ms->mss > val)
+				ms->mss = val;
+		}
 		break;
 	case TCP_KEEPIDLE:
 		if (val < 1 || val > MAX_TCP_KEEPIDLE) {
@@ -853,7 +876,8 @@ static int mtcp_getsockopt(struct sock *sk, int level, int optname,
 		val = ms->cork;
 		break;
 	case TCP_MAXSEG:
-		val = ms->mss ? : ms->advmss;
+		val = ms->user_mss && ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN)) ?
+		      ms->user_mss : ms->mss;
 		break;
 	case TCP_KEEPIDLE:
 		val = mtcp_keepalive_time(ms) / HZ;
@@ -1027,6 +1051,9 @@ struct proto mtcp_prot = {
 	.unhash			= inet_unhash,
 	.get_port		= inet_csk_get_port,
 	.orphan_count		= &mtcp_orphan_count,
+	.memory_allocated	= &mtcp_memory_allocated,
+	.per_cpu_fw_alloc	= &mtcp_memory_per_cpu_fw_alloc,
+	.sysctl_mem		= sysctl_mtcp_mem,
 	.no_autobind		= true,
 	.max_header		= MTCP_MAX_HEADER,
 	.obj_size		= sizeof(struct mini_sock),

@@ -14,6 +14,8 @@ complaint fails the VM run.
                                a destroyed child left behind (use after free)
   synack_to_listener_rst       a SYN+ACK to a listener: RST seq = SEG.ACK
   send_unconnected_no_autobind send() on a new socket: EPIPE, no port taken
+  memcg_charge_returned        data that arrives before accept(): the
+                               accepting cgroup's socket charge comes back
 
 Run as root: selftests/regress.py  (MTCP_PROTO: 253 or 6)
 """
@@ -227,6 +229,48 @@ except OSError as e:
 port = s.getsockname()[1]
 assert port == 0, "send() bound port %d" % port
 print("EPIPE, port still 0")
+''')
+
+
+case("memcg_charge_returned", 120)(r'''
+cg = "/run/mtcp_regress_cg"
+os.makedirs(cg, exist_ok=True)
+if not os.path.exists(cg + "/cgroup.procs"):
+    subprocess.run(["mount", "-t", "cgroup2", "none", cg], check=True)
+with open(cg + "/cgroup.subtree_control", "w") as f:
+    f.write("+memory")
+os.makedirs(cg + "/a", exist_ok=True)
+with open(cg + "/a/cgroup.procs", "w") as f:
+    f.write(str(os.getpid()))
+
+
+def sock_bytes():
+    for line in open(cg + "/a/memory.stat"):
+        if line.startswith("sock "):
+            return int(line.split()[1])
+
+
+before = sock_bytes()
+L = socket.socket(2, 1, P)
+L.bind(("127.0.0.1", 0))
+L.listen(64)
+for i in range(100):             # data arrives before accept(), which charges it
+    c = socket.socket(2, 1, P)
+    c.connect(L.getsockname())
+    c.send(b"x" * 1000)
+    time.sleep(0.01)
+    a, _ = L.accept()
+    a.recv(2000)
+    a.close()
+    c.close()
+L.close()
+time.sleep(1)
+after = sock_bytes()
+with open(cg + "/cgroup.procs", "w") as f:
+    f.write(str(os.getpid()))
+os.rmdir(cg + "/a")
+print("cgroup socket memory: %d bytes before, %d after 100 accepts" % (before, after))
+assert after <= before, "the cgroup's socket charge leaked"
 ''')
 
 
