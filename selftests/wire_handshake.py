@@ -12,6 +12,7 @@ Environment: MTCP_ISN_COUNT (default 1000) connections for the ISN test.
 import errno
 import os
 import random
+import socket
 
 from lib import wire
 from lib.wire import ANY, IS_TCP, MSS_FOR_MTU, Conn, check, check_eq, diag, \
@@ -145,6 +146,20 @@ def t_rst_syn_received(w):
         raise wire.Fail("accept() returned the reset request")
     except BlockingIOError:
         pass
+
+
+@test("tcp_maxseg_on_listener_bounds_synack_mss")
+def t_maxseg(w):
+    """TCP_MAXSEG set before listen() is what the SYN-ACK announces."""
+    lst = w.socket()
+    lst.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1000)
+    lst.bind((wire.STACK, w.stack_port()))
+    lst.listen(4)
+    c = new_conn(w, lst.getsockname()[1])
+    c.send("S", seq=c.peer_isn, options=[("mss", 1460)])
+    c.expect("SA", seq=ANY, ack=seq_add(c.peer_isn, 1), mss=1000,
+             what="SYN-ACK announcing the TCP_MAXSEG value")
+    lst.close()
 
 
 @test("synack_retransmission_backoff")
