@@ -635,7 +635,7 @@ static void mtcp_child_process(struct sock *parent, struct sock *child,
 	sock_put(child);
 }
 
-/* Segments for a listener, under its lock. */
+/* Segments for a listener, in softirq without its lock (as TCP's). */
 static void mtcp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	const struct tcphdr *th = mtcp_hdr(skb);
@@ -675,16 +675,16 @@ static void mtcp_fill_cb(struct sk_buff *skb, const struct tcphdr *th)
 	cb->sacked = 0;
 }
 
-/* Under the socket lock: softirq, or the owner's backlog in release_sock(). */
+/*
+ * Segments for a full socket, under its lock: softirq, or the owner's
+ * backlog in release_sock().  (Listeners never get here: mtcp_v4_rcv()
+ * handles them without their lock.)
+ */
 int mtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	/* A socket filter may have trimmed the payload since mtcp_v4_rcv(). */
 	mtcp_fill_cb(skb, mtcp_hdr(skb));
-
-	if (sk->sk_state == TCP_LISTEN)
-		mtcp_listen_rcv(sk, skb);
-	else
-		mtcp_rcv_state_process(sk, skb);
+	mtcp_rcv_state_process(sk, skb);
 	return 0;
 }
 

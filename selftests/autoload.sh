@@ -34,20 +34,8 @@ if grep -q "^mini_tcp " /proc/modules; then
 	exit 4
 fi
 
-n=0
-failed=0
-check() {	# check "description" command...
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$TMP/out" 2>&1; then
-		echo "ok $n $desc"
-	else
-		failed=1
-		echo "not ok $n $desc"
-		sed 's/^/# /' "$TMP/out"
-	fi
-}
+# shellcheck source=lib/tap.sh
+. "$(dirname "$0")/lib/tap.sh"
 
 alias_present() {
 	modinfo -F alias "$KO" | grep -qx "net-pf-2-proto-253-type-1" ||

@@ -31,20 +31,8 @@ if [ ! -f "$SHIM" ] || ! command -v curl >/dev/null; then
 	exit 1
 fi
 
-n=0
-failed=0
-check() {	# check "description" command...
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$TMP/out" 2>&1; then
-		echo "ok $n $desc"
-	else
-		failed=1
-		echo "not ok $n $desc"
-		sed 's/^/# /' "$TMP/out"
-	fi
-}
+# shellcheck source=lib/tap.sh
+. "$(dirname "$0")/lib/tap.sh"
 
 stat_of() {	# stat_of NAME: a counter of /proc/net/mini_tcp_stat
 	awk -v name="$1" 'NR == 1 { for (i = 2; i <= NF; i++) if ($i == name) col = i }

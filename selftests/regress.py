@@ -142,6 +142,16 @@ def synack(sport):
     return None
 
 
+def drain():                     # accept and close what is queued
+    got = 0
+    try:
+        while True:
+            L.accept()[0].close()
+            got += 1
+    except BlockingIOError:
+        return got
+
+
 def kmsg_count(word):
     out = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
     return out.count(word)
@@ -177,19 +187,9 @@ for n in range(N):
     go[0].set()
     go[1].set()
     done.wait()
-    try:
-        while True:
-            L.accept()[0].close()
-            acc += 1
-    except BlockingIOError:
-        pass
+    acc += drain()
 time.sleep(1)
-try:
-    while True:
-        L.accept()[0].close()
-        acc += 1
-except BlockingIOError:
-    pass
+acc += drain()
 zombies = kmsg_count("Attempt to release") - before
 print("accepted %d of %d, %d destroyed children left behind" % (acc, N, zombies))
 assert acc == N and zombies == 0
