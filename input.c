@@ -378,8 +378,9 @@ discard:
 
 /* ---------------------------------------------------- listen, requests */
 
-static void mtcp_init_req(struct request_sock *req, const struct sock *sk,
-			  struct sk_buff *skb)
+/* Addresses, ports and marks of a request sock, from the segment. */
+void mtcp_init_req(struct request_sock *req, const struct sock *sk,
+		   struct sk_buff *skb)
 {
 	struct inet_request_sock *ireq = inet_rsk(req);
 	const struct tcphdr *th = mtcp_hdr(skb);

@@ -235,6 +235,8 @@ extern struct request_sock_ops mtcp_request_sock_ops;
 extern struct timewait_sock_ops mtcp_timewait_sock_ops;
 
 /* input.c */
+void mtcp_init_req(struct request_sock *req, const struct sock *sk,
+		   struct sk_buff *skb);
 int mtcp_v4_rcv(struct sk_buff *skb);
 int mtcp_v4_err(struct sk_buff *skb, u32 info);
 int mtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);

@@ -107,8 +107,7 @@ static void mtcp_show_sock(struct seq_file *seq, struct sock *sk, int *n)
 		when = 0;
 
 	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu\n",
-		   (*n)++, sk->sk_rcv_saddr, ntohs(sk->sk_num ? htons(sk->sk_num) :
-						   inet_sk(sk)->inet_sport),
+		   (*n)++, sk->sk_rcv_saddr, sk->sk_num,
 		   sk->sk_daddr, ntohs(sk->sk_dport), state, tx, rx, timer,
 		   jiffies_delta_to_clock_t(when), retrans,
 		   from_kuid_munged(seq_user_ns(seq), uid), 0, ino);

@@ -1007,15 +1007,10 @@ struct timewait_sock_ops mtcp_timewait_sock_ops = {
 	.twsk_obj_size	= sizeof(struct mtcp_timewait_sock),
 };
 
-static int mtcp_v4_conn_request_unused(struct sock *sk, struct sk_buff *skb)
-{
-	return -EOPNOTSUPP;	/* input.c handles SYNs on listeners itself */
-}
-
 static const struct inet_connection_sock_af_ops mtcp_ipv4_af_ops = {
 	.queue_xmit	= ip_queue_xmit,
 	.rebuild_header	= inet_sk_rebuild_header,
-	.conn_request	= mtcp_v4_conn_request_unused,
+	/* No .conn_request: only TCP's and DCCP's own input code calls it. */
 	.syn_recv_sock	= mtcp_v4_syn_recv_sock,
 	.net_header_len	= sizeof(struct iphdr),
 	.setsockopt	= ip_setsockopt,

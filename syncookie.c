@@ -85,12 +85,7 @@ struct sock *mtcp_cookie_check(struct sock *sk, struct sk_buff *skb)
 	req = inet_reqsk_alloc(&mtcp_request_sock_ops, sk, false);
 	if (!req)
 		return NULL;
-	sk_rcv_saddr_set(req_to_sk(req), ip_hdr(skb)->daddr);
-	sk_daddr_set(req_to_sk(req), ip_hdr(skb)->saddr);
-	inet_rsk(req)->ir_rmt_port = th->source;
-	inet_rsk(req)->ir_num = ntohs(th->dest);
-	inet_rsk(req)->ir_iif = inet_request_bound_dev_if(sk, skb);
-	inet_rsk(req)->ir_mark = inet_request_mark(sk, skb);
+	mtcp_init_req(req, sk, skb);
 	mreq = mtcp_rsk(req);
 	mreq->irs = cb->seq - 1;
 	mreq->iss = cb->ack_seq - 1;
