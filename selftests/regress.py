@@ -59,6 +59,31 @@ def ip(src, dst, l4):
     return h[:10] + struct.pack("!H", csum(h)) + h[12:] + l4
 
 
+def tun(name):
+    """A tun device with 192.0.2.1/24: the stack; we play 192.0.2.2."""
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", name.encode(), 0x0001 | 0x1000))
+    subprocess.run("ip addr add 192.0.2.1/24 dev %s && ip link set %s up" % (name, name),
+                   shell=True, check=True)
+    return fd
+
+
+def next_seg(fd, timeout=10):
+    """The next segment of our protocol from the stack: (sport, dport, seq,
+    ack, flags), or None after timeout seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if not select.select([fd], [], [], 0.5)[0]:
+            continue
+        p = os.read(fd, 2000)
+        if p[9] != P:
+            continue
+        ih = (p[0] & 15) * 4
+        sp, dp, s, a, off, fl = struct.unpack("!HHIIBB", p[ih:ih + 14])
+        return sp, dp, s, a, fl
+    return None
+
+
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 '''
 
@@ -117,9 +142,7 @@ print("recv returned %d bytes" % len(got))
 ''')
 
 case("final_ack_race", 300)(r'''
-fd = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"rg0", 0x0001 | 0x1000))
-subprocess.run("ip addr add 192.0.2.1/24 dev rg0 && ip link set rg0 up", shell=True, check=True)
+fd = tun("rg0")
 sysctl("syncookies", 0)
 L = socket.socket(2, 1, P)
 L.bind(("192.0.2.1", 5000))
@@ -128,18 +151,13 @@ L.setblocking(False)
 
 
 def synack(sport):
-    end = time.time() + 10
-    while time.time() < end:
-        if not select.select([fd], [], [], 0.5)[0]:
-            continue
-        p = os.read(fd, 2000)
-        if p[9] != P:
-            continue
-        ih = (p[0] & 15) * 4
-        sp, dp, s, a, off, fl = struct.unpack("!HHIIBB", p[ih:ih + 14])
+    while True:
+        seg_ = next_seg(fd)
+        if seg_ is None:
+            return None
+        sp, dp, s, a, fl = seg_
         if dp == sport and fl & 0x12 == 0x12:
             return s
-    return None
 
 
 def drain():                     # accept and close what is queued
@@ -196,27 +214,17 @@ assert acc == N and zombies == 0
 ''')
 
 case("synack_to_listener_rst", 60)(r'''
-fd = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"rg1", 0x0001 | 0x1000))
-subprocess.run("ip addr add 192.0.2.1/24 dev rg1 && ip link set rg1 up", shell=True, check=True)
+fd = tun("rg1")
 L = socket.socket(2, 1, P)
 L.bind(("192.0.2.1", 5001))
 L.listen(8)
 os.write(fd, ip("192.0.2.2", "192.0.2.1", seg("192.0.2.2", "192.0.2.1", 4000, 5001, 777, 123456, 0x12)))
-end = time.time() + 10
-while time.time() < end:
-    if not select.select([fd], [], [], 0.5)[0]:
-        continue
-    p = os.read(fd, 2000)
-    if p[9] != P:
-        continue
-    ih = (p[0] & 15) * 4
-    sp, dp, s, a, off, fl = struct.unpack("!HHIIBB", p[ih:ih + 14])
-    assert fl & 0x04 and s == 123456, "got flags %#x seq %d" % (fl, s)
-    print("RST seq=%d for a SYN+ACK with ack 123456" % s)
-    break
-else:
+seg_ = next_seg(fd)
+if seg_ is None:
     raise SystemExit("no RST for a SYN+ACK to a listener")
+sp, dp, s, a, fl = seg_
+assert fl & 0x04 and s == 123456, "got flags %#x seq %d" % (fl, s)
+print("RST seq=%d for a SYN+ACK with ack 123456" % s)
 ''')
 
 case("send_unconnected_no_autobind", 30)(r'''
