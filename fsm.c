@@ -37,7 +37,7 @@
  * A SYN (with or without ACK) in a synchronized state: RFC 9293 §3.10.7.4
  * "fourth" with RFC 5961 §4: answer with a challenge ACK, keep the state.
  */
-#define CHALLENGE(state)	T(state, ACK)
+#define CHALLENGE(state)	T(state, MTCP_ACT_CHALLENGE_ACK)
 
 static const struct mtcp_transition fsm[MTCP_FSM_LAST_STATE + 1][MTCP_EV_NR] = {
 	/* CLOSED: only the user can make something happen (Figure 5). */
@@ -61,7 +61,7 @@ static const struct mtcp_transition fsm[MTCP_FSM_LAST_STATE + 1][MTCP_EV_NR] = {
 	/* SYN_RECEIVED, active side of a simultaneous open. */
 	[TCP_SYN_RECV][MTCP_EV_CLOSE]		= T(TCP_FIN_WAIT1, FIN),
 	[TCP_SYN_RECV][MTCP_EV_ABORT]		= T(TCP_CLOSE, RST | DESTROY),
-	[TCP_SYN_RECV][MTCP_EV_RCV_SYN]		= T(TCP_SYN_RECV, ACK),
+	[TCP_SYN_RECV][MTCP_EV_RCV_SYN]		= CHALLENGE(TCP_SYN_RECV),
 	[TCP_SYN_RECV][MTCP_EV_RCV_SYNACK]	= T(TCP_ESTABLISHED, CONN),
 	[TCP_SYN_RECV][MTCP_EV_RCV_ACK_SYN]	= T(TCP_ESTABLISHED, CONN),
 	[TCP_SYN_RECV][MTCP_EV_RCV_FIN]		= T(TCP_CLOSE_WAIT, ACK | EOF_),
@@ -196,6 +196,7 @@ static const char *const action_names[] = {
 	"send SYN", "send SYN+ACK", "send ACK", "send FIN", "send RST",
 	"ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "connected", "EOF",
 	"TIME_WAIT", "destroy", "drop request", "reuse TIME_WAIT",
+	"challenge ACK",
 };
 
 const char *mtcp_state_name(int state)

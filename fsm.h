@@ -59,7 +59,7 @@ enum mtcp_event {
 enum mtcp_action {
 	MTCP_ACT_SEND_SYN	= 1 << 0,  /* SYN with a fresh ISN, arm retransmit */
 	MTCP_ACT_SEND_SYNACK	= 1 << 1,  /* SYN-ACK (from LISTEN: via request sock) */
-	MTCP_ACT_SEND_ACK	= 1 << 2,  /* ACK rcv_nxt (also the RFC 5961 challenge ACK) */
+	MTCP_ACT_SEND_ACK	= 1 << 2,  /* ACK rcv_nxt */
 	MTCP_ACT_SEND_FIN	= 1 << 3,  /* FIN after queued data, arm retransmit */
 	MTCP_ACT_SEND_RST	= 1 << 4,  /* RST at snd_nxt */
 	MTCP_ACT_ERR_REFUSED	= 1 << 5,  /* report ECONNREFUSED */
@@ -71,6 +71,7 @@ enum mtcp_action {
 	MTCP_ACT_DESTROY	= 1 << 11, /* connection over: unhash, release */
 	MTCP_ACT_REQSK_DROP	= 1 << 12, /* passive SYN_RECEIVED: drop the request */
 	MTCP_ACT_TW_REUSE	= 1 << 13, /* TIME_WAIT: a newer SYN may open a new incarnation */
+	MTCP_ACT_CHALLENGE_ACK	= 1 << 14, /* RFC 5961 challenge ACK (rate-limited, §7) */
 };
 
 /*

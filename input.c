@@ -21,7 +21,13 @@
 
 #include "mini_tcp.h"
 
-int mtcp_parse_options(const struct tcphdr *th, u16 *mss)
+/*
+ * The MSS option of a SYN, as tcp_parse_options() reads options: unknown
+ * kinds are skipped by their length, an MSS option of the wrong length is
+ * ignored, and a malformed list ends the parsing - the segment itself is
+ * still processed, as TCP processes it.
+ */
+void mtcp_parse_options(const struct tcphdr *th, u16 *mss)
 {
 	const u8 *opt = (const u8 *)(th + 1);
 	int left = th->doff * 4 - MTCP_HDR_MIN;
@@ -31,28 +37,99 @@ int mtcp_parse_options(const struct tcphdr *th, u16 *mss)
 		u8 len;
 
 		if (kind == TCPOPT_EOL)
-			return 0;
+			return;
 		if (kind == TCPOPT_NOP) {
 			opt++;
 			left--;
 			continue;
 		}
 		if (left < 2)
-			return -EINVAL;
+			return;
 		len = opt[1];
 		if (len < 2 || len > left)
-			return -EINVAL;
-		if (kind == TCPOPT_MSS) {
-			if (len != TCPOLEN_MSS)
-				return -EINVAL;
-			if (mss)
-				*mss = max_t(u16, get_unaligned_be16(opt + 2), 88);
-		}
-		/* Unknown options are skipped by their length. */
+			return;		/* malformed: stop, as TCP does */
+		if (kind == TCPOPT_MSS && len == TCPOLEN_MSS && th->syn)
+			*mss = max_t(u16, get_unaligned_be16(opt + 2), 88);
 		opt += len;
 		left -= len;
 	}
-	return 0;
+}
+
+/* ------------------------------------------------------ RFC 5961 §7 limits */
+
+/*
+ * At most one out-of-window ACK per invalid_ratelimit for @last (a socket,
+ * request or TIME_WAIT sock): a blind attacker, or two ends that disagree
+ * about the sequence space, must not turn us into an ACK storm.  As
+ * tcp_oow_rate_limited(), only pure ACKs and SYNs are limited: data is
+ * unlikely to be part of a loop.  @last may be written without the
+ * socket lock (request and TIME_WAIT socks).
+ */
+static bool __mtcp_oow_rate_limited(struct net *net, int mib, u32 *last)
+{
+	u32 val = READ_ONCE(*last);
+	u32 now = (u32)jiffies;
+
+	if (val) {
+		s32 elapsed = (s32)(now - val);
+
+		if (elapsed >= 0 &&
+		    elapsed < READ_ONCE(mtcp_pernet(net)->sysctl_invalid_ratelimit)) {
+			MTCP_INC_STATS(net, mib);
+			return true;
+		}
+	}
+	WRITE_ONCE(*last, now ? : 1);
+	return false;
+}
+
+static bool mtcp_oow_rate_limited(struct net *net, const struct sk_buff *skb,
+				  int mib, u32 *last)
+{
+	if (mtcp_seg_len(skb) && !mtcp_hdr(skb)->syn)
+		return false;
+	return __mtcp_oow_rate_limited(net, mib, last);
+}
+
+/*
+ * The per-namespace quota of challenge ACKs (tcp_challenge_ack_limit).  As
+ * in Linux since 6.0 it is off by default (INT_MAX): a counter shared by
+ * every connection is a side channel (CVE-2016-5696); the per-socket
+ * limit above is what stops a flood of bad segments.
+ */
+static bool mtcp_challenge_allowed(struct net *net)
+{
+	struct mtcp_net *mn = mtcp_pernet(net);
+	int limit = READ_ONCE(mn->sysctl_challenge_ack_limit);
+	u32 now, count;
+
+	if (limit == INT_MAX)
+		return true;
+	now = jiffies / HZ;
+	if (now != READ_ONCE(mn->challenge_timestamp)) {
+		WRITE_ONCE(mn->challenge_timestamp, now);
+		WRITE_ONCE(mn->challenge_count,
+			   (limit + 1) / 2 + get_random_u32_below(limit + 1));
+	}
+	count = READ_ONCE(mn->challenge_count);
+	if (!count)
+		return false;
+	WRITE_ONCE(mn->challenge_count, count - 1);
+	return true;
+}
+
+/* RFC 5961 §3.2, §4.2, §5.2: the challenge ACK, rate-limited (§7). */
+void mtcp_send_challenge_ack(struct sock *sk)
+{
+	struct net *net = sock_net(sk);
+
+	if (__mtcp_oow_rate_limited(net, MTCP_MIB_ACKSKIPPEDCHALLENGE,
+				    &mtcp_sk(sk)->last_oow_ack_time))
+		return;
+	if (!mtcp_challenge_allowed(net))
+		return;
+	MTCP_INC_STATS(net, MTCP_MIB_CHALLENGEACK);
+	mtcp_send_ack(sk);
 }
 
 /* ----------------------------------------------------------- ACK handling */
@@ -83,21 +160,29 @@ static void mtcp_ack_advance(struct sock *sk, u32 ack)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct mini_sock *ms = mtcp_sk(sk);
+	bool rtx_acked = false;
+	u32 first_sent = 0;
 	struct sk_buff *skb;
-	bool sampled = false;
 
 	while ((skb = skb_peek(&sk->sk_write_queue)) != NULL) {
 		struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
 
 		if (after(cb->end_seq, ack))
 			break;
-		if (!cb->sacked && !sampled) {
-			mtcp_rtt_sample(sk, cb->when);
-			sampled = true;
-		}
+		if (cb->sacked)
+			rtx_acked = true;
+		else if (!first_sent)
+			first_sent = cb->when ? : 1;
 		__skb_unlink(skb, &sk->sk_write_queue);
 		mtcp_wqueue_free(sk, skb);
 	}
+	/*
+	 * Karn's rule (RFC 6298 §3): an ACK that covers a retransmission
+	 * cannot tell which transmission it answers - no sample at all,
+	 * even from the never-retransmitted segments it also covers.
+	 */
+	if (first_sent && !rtx_acked)
+		mtcp_rtt_sample(sk, first_sent);
 	ms->snd_una = ack;
 	icsk->icsk_retransmits = 0;
 	icsk->icsk_backoff = 0;
@@ -124,12 +209,23 @@ static bool mtcp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		/* Acknowledges something not yet sent. */
 		if (sk->sk_state == TCP_SYN_RECV)
 			mtcp_v4_send_reset(sock_net(sk), skb);
-		else
+		else if (!mtcp_oow_rate_limited(sock_net(sk), skb,
+						MTCP_MIB_ACKSKIPPEDSEQ,
+						&ms->last_oow_ack_time))
 			mtcp_send_ack(sk);
 		return false;
 	}
 	if (sk->sk_state == TCP_SYN_RECV && !after(ack, ms->snd_una)) {
 		mtcp_v4_send_reset(sock_net(sk), skb);
+		return false;
+	}
+	/*
+	 * RFC 5961 §5.2: an ACK older than anything the peer could still
+	 * legitimately acknowledge (SND.UNA - MAX.SND.WND) is a blind
+	 * injection: challenge it and drop the segment, data and all.
+	 */
+	if (before(ack, ms->snd_una - ms->max_window)) {
+		mtcp_send_challenge_ack(sk);
 		return false;
 	}
 
@@ -138,6 +234,7 @@ static bool mtcp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 	    (before(ms->snd_wl1, cb->seq) ||
 	     (ms->snd_wl1 == cb->seq && !before(ack, ms->snd_wl2)))) {
 		ms->snd_wnd = ntohs(mtcp_hdr(skb)->window);
+		ms->max_window = max(ms->max_window, ms->snd_wnd);
 		ms->snd_wl1 = cb->seq;
 		ms->snd_wl2 = ack;
 	}
@@ -269,6 +366,7 @@ static void mtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	ms->rcv_nxt = cb->seq + 1;
 	ms->copied_seq = ms->rcv_nxt;
 	ms->snd_wnd = ntohs(th->window);
+	ms->max_window = ms->snd_wnd;
 	ms->snd_wl1 = cb->seq;
 	ms->snd_wl2 = cb->ack_seq;
 	inet_csk(sk)->icsk_ack.lrcvtime = (u32)jiffies;
@@ -300,8 +398,6 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 		mtcp_rcv_synsent(sk, skb);
 		goto discard;
 	}
-	/* The peer is heard from: keepalive measures idleness from here. */
-	inet_csk(sk)->icsk_ack.lrcvtime = (u32)jiffies;
 
 	/*
 	 * Simultaneous open, the other half: their SYN-ACK acknowledging our
@@ -310,14 +406,23 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 	if (sk->sk_state == TCP_SYN_RECV && th->syn && th->ack && !th->rst &&
 	    cb->seq + 1 == ms->rcv_nxt && cb->ack_seq == ms->snd_nxt) {
 		ms->snd_wnd = ntohs(th->window);
+		ms->max_window = max(ms->max_window, ms->snd_wnd);
 		mtcp_ack_advance(sk, cb->ack_seq);
 		mtcp_fsm_event(sk, MTCP_EV_RCV_SYNACK);
 		goto discard;
 	}
 
-	/* first: sequence number */
+	/*
+	 * first: sequence number.  Out of window: the ACK the peer evidently
+	 * missed, rate-limited; a SYN is challenged (RFC 5961 §4.2).
+	 */
 	if (!mtcp_sequence_ok(ms, cb)) {
-		if (!th->rst)
+		if (th->syn && !th->rst)
+			mtcp_send_challenge_ack(sk);
+		else if (!th->rst &&
+			 !mtcp_oow_rate_limited(sock_net(sk), skb,
+						MTCP_MIB_ACKSKIPPEDSEQ,
+						&ms->last_oow_ack_time))
 			mtcp_send_ack(sk);
 		goto discard;
 	}
@@ -327,7 +432,7 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 		if (cb->seq == ms->rcv_nxt)
 			mtcp_fsm_event(sk, MTCP_EV_RCV_RST);
 		else
-			mtcp_send_ack(sk);
+			mtcp_send_challenge_ack(sk);
 		goto discard;
 	}
 
@@ -340,6 +445,12 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 	/* fifth: ACK */
 	if (!th->ack || !mtcp_rcv_ack(sk, skb))
 		goto discard;
+	/*
+	 * An acceptable segment: the peer is heard from, and keepalive
+	 * measures idleness from here.  (Segments dropped above must not
+	 * count: a blind attacker could keep a dead peer's socket alive.)
+	 */
+	inet_csk(sk)->icsk_ack.lrcvtime = (u32)jiffies;
 	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_TIME_WAIT)
 		goto discard;	/* LAST_ACK done, or CLOSING -> TIME_WAIT */
 
@@ -392,6 +503,21 @@ void mtcp_init_req(struct request_sock *req, const struct sock *sk,
 	ireq->ir_num = ntohs(th->dest);
 	ireq->ir_iif = inet_request_bound_dev_if(sk, skb);
 	ireq->ir_mark = inet_request_mark(sk, skb);
+	/*
+	 * inet_reqsk_alloc() leaves the option bits as the slab had them:
+	 * none of TCP's options is negotiated here, and only a transparent
+	 * listener may answer from a foreign address (inet_csk_route_req).
+	 */
+	ireq->snd_wscale = 0;
+	ireq->rcv_wscale = 0;
+	ireq->tstamp_ok = 0;
+	ireq->sack_ok = 0;
+	ireq->wscale_ok = 0;
+	ireq->ecn_ok = 0;
+	ireq->acked = 0;
+	ireq->smc_ok = 0;
+	ireq->no_srccheck = inet_sk(sk)->transparent;
+	mtcp_rsk(req)->last_oow_ack_time = 0;
 }
 
 /* A SYN for a listener (RFC 9293 §3.10.7.2 "third"). */
@@ -414,6 +540,9 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 		return;
 	if (skb_rtable(skb)->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST))
 		return;
+	/* SYN+FIN makes no sense: drop it, as TCP does. */
+	if (th->fin)
+		return;
 
 	mtcp_parse_options(th, &mss);
 
@@ -427,7 +556,7 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 		u32 isn = mtcp_cookie_init_seq(skb, &mss);
 
 		/* A cookie SYN-ACK allocates nothing: the ISN is the state. */
-		mtcp_v4_send_reply(net, skb, TCPHDR_SYN | TCPHDR_ACK, isn,
+		mtcp_v4_send_reply(net, sk, skb, TCPHDR_SYN | TCPHDR_ACK, isn,
 				   cb->seq + 1,
 				   min_t(unsigned int, READ_ONCE(sk->sk_rcvbuf) / 2,
 					 MTCP_MAX_WINDOW));
@@ -447,7 +576,13 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 	mtcp_init_req(req, sk, skb);
 	mreq = mtcp_rsk(req);
 	mreq->irs = cb->seq;
-	mreq->iss = secure_tcp_seq(iph->daddr, iph->saddr, th->dest, th->source);
+	/*
+	 * A SYN that ended a TIME_WAIT starts its sequence space well above
+	 * the old incarnation's (as TCP: tw_snd_nxt + 65535 + 2), so that
+	 * old duplicates cannot fall into the new window.
+	 */
+	mreq->iss = cb->tw_isn ? :
+		    secure_tcp_seq(iph->daddr, iph->saddr, th->dest, th->source);
 	mreq->snt_synack = 0;
 	mreq->mss = mss;
 
@@ -475,6 +610,7 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	struct inet_request_sock *ireq = inet_rsk(req);
 	struct mtcp_request_sock *mreq = mtcp_rsk(req);
 	const struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+	struct ip_options_rcu *inet_opt;
 	struct net *net = sock_net(sk);
 	struct mtcp_transition t;
 	struct inet_sock *newinet;
@@ -511,6 +647,8 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	ms->copied_seq = ms->rcv_nxt;
 	ms->rcv_wnd = mtcp_select_window(newsk);
 	ms->snd_wnd = ntohs(mtcp_hdr(skb)->window);
+	ms->max_window = ms->snd_wnd;
+	ms->last_oow_ack_time = 0;
 	ms->snd_wl1 = cb->seq;
 	ms->snd_wl2 = cb->ack_seq;
 	ms->srtt_us = 0;
@@ -525,6 +663,9 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	}
 	sk_setup_caps(newsk, dst);
 	newsk->sk_route_caps &= ~(NETIF_F_GSO_MASK | NETIF_F_CSUM_MASK);
+	inet_opt = rcu_dereference_protected(newinet->inet_opt, 1);
+	inet_csk(newsk)->icsk_ext_hdr_len = inet_opt ? inet_opt->opt.optlen : 0;
+	inet_csk(newsk)->icsk_pmtu_cookie = dst_mtu(dst);
 	ms->advmss = mtcp_route_advmss(newsk, dst);
 	mtcp_sync_mss(newsk, mreq->mss);
 	/* The handshake's round trip seeds the RTO, as TCP's does (Karn). */
@@ -595,9 +736,13 @@ static struct sock *mtcp_check_req(struct sock *sk, struct sk_buff *skb,
 	}
 	if (th->syn) {
 		t = mtcp_fsm_lookup_passive(MTCP_EV_RCV_SYN);
+		/* Their SYN again: our SYN-ACK was lost (at most one per limit). */
 		if (!th->ack && cb->seq == mreq->irs &&
-		    (t.actions & MTCP_ACT_SEND_SYNACK))
-			inet_rtx_syn_ack(sk, req);	/* their SYN-ACK was lost */
+		    (t.actions & MTCP_ACT_SEND_SYNACK) &&
+		    !mtcp_oow_rate_limited(sock_net(sk), skb,
+					   MTCP_MIB_ACKSKIPPEDSYNRECV,
+					   &mreq->last_oow_ack_time))
+			inet_rtx_syn_ack(sk, req);
 		return NULL;
 	}
 	if (!th->ack)
@@ -678,13 +823,22 @@ static void mtcp_fill_cb(struct sk_buff *skb, const struct tcphdr *th)
 
 /*
  * Segments for a full socket, under its lock: softirq, or the owner's
- * backlog in release_sock().  (Listeners never get here: mtcp_v4_rcv()
- * handles them without their lock.)
+ * backlog in release_sock().  mtcp_v4_rcv() hands listeners to
+ * mtcp_listen_rcv() without their lock; but a socket found as a
+ * connection may have become a listener (connect(AF_UNSPEC), listen())
+ * before its lock was ours: its segment is then a listener's.
  */
 int mtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	/* A socket filter may have trimmed the payload since mtcp_v4_rcv(). */
 	mtcp_fill_cb(skb, mtcp_hdr(skb));
+	if (unlikely(sk->sk_state == TCP_LISTEN)) {
+		/* As in softirq: a child is bh-locked while it is set up. */
+		local_bh_disable();
+		mtcp_listen_rcv(sk, skb);
+		local_bh_enable();
+		return 0;
+	}
 	mtcp_rcv_state_process(sk, skb);
 	return 0;
 }
@@ -708,8 +862,10 @@ static enum mtcp_tw_verdict mtcp_tw_rcv(struct sock *sk, struct sk_buff *skb)
 	if (th->syn && !th->ack) {
 		/* A newer incarnation may start; an old SYN is re-ACKed. */
 		t = mtcp_fsm_lookup(TCP_TIME_WAIT, MTCP_EV_RCV_SYN);
-		if ((t.actions & MTCP_ACT_TW_REUSE) && after(cb->seq, mtw->rcv_nxt))
+		if ((t.actions & MTCP_ACT_TW_REUSE) && after(cb->seq, mtw->rcv_nxt)) {
+			MTCP_SKB_CB(skb)->tw_isn = mtw->snd_nxt + 65535 + 2 ? : 1;
 			return MTCP_TW_SYN;
+		}
 		return MTCP_TW_ACK;
 	}
 	if (th->syn) {
@@ -756,10 +912,9 @@ int mtcp_v4_rcv(struct sk_buff *skb)
 	if (skb_checksum_validate(skb, mtcp_ipproto, inet_compute_pseudo))
 		goto csum_error;
 	th = mtcp_hdr(skb);
-	if (mtcp_parse_options(th, NULL))
-		goto bad_packet;
 	iph = ip_hdr(skb);
 	mtcp_fill_cb(skb, th);
+	MTCP_SKB_CB(skb)->tw_isn = 0;	/* set by a TIME_WAIT that lets a SYN by */
 
 lookup:
 	sk = __inet_lookup_skb(&mtcp_hashinfo, skb, th->doff * 4, th->source,
@@ -864,8 +1019,10 @@ do_time_wait:
 	if (verdict == MTCP_TW_ACK) {
 		struct mtcp_timewait_sock *mtw = mtcp_twsk(sk);
 
-		mtcp_v4_send_reply(net, skb, TCPHDR_ACK, mtw->snd_nxt,
-				   mtw->rcv_nxt, mtw->rcv_wnd);
+		if (!mtcp_oow_rate_limited(net, skb, MTCP_MIB_ACKSKIPPEDTIMEWAIT,
+					   &mtw->last_oow_ack_time))
+			mtcp_v4_send_reply(net, NULL, skb, TCPHDR_ACK, mtw->snd_nxt,
+					   mtw->rcv_nxt, mtw->rcv_wnd);
 		inet_twsk_put(inet_twsk(sk));
 	} else if (verdict == MTCP_TW_DROP) {
 		inet_twsk_put(inet_twsk(sk));

@@ -3,10 +3,14 @@
  * mini_tcp: module init and exit, registration, per-netns state.
  *
  * Registration order (and exit in exactly the reverse order):
- *   proto_register -> inet_register_protosw -> register_pernet_subsys ->
- *   inet_add_protocol.
- * The protocol handler goes in last, so that no segment can reach us before
- * every namespace has its control socket, counters and sysctls.
+ *   proto_register -> register_pernet_subsys -> inet_add_protocol ->
+ *   inet_register_protosw.
+ * Every namespace has its control socket, counters and sysctls before a
+ * segment can reach us; and socket() can create a socket only once all
+ * the rest is in place - socket() autoloads the module, and may race
+ * with this function from the moment the protosw is visible.  Nothing
+ * after that last step can fail, so no socket ever outlives a failed
+ * load.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -117,6 +121,20 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.mode		= 0644,
 		.proc_handler	= mtcp_proc_timeout,
 	},
+	{
+		/* milliseconds, as tcp_invalid_ratelimit */
+		.procname	= "invalid_ratelimit",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_ms_jiffies,
+	},
+	{
+		.procname	= "challenge_ack_limit",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+	},
 	{ }
 };
 
@@ -127,6 +145,7 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 		&mn->sysctl_syn_retries, &mn->sysctl_synack_retries,
 		&mn->sysctl_retries2, &mn->sysctl_orphan_retries,
 		&mn->sysctl_fin_timeout, &mn->sysctl_tw_timeout,
+		&mn->sysctl_invalid_ratelimit, &mn->sysctl_challenge_ack_limit,
 	};
 	struct ctl_table *table;
 	unsigned int i;
@@ -172,6 +191,8 @@ static int __net_init mtcp_net_init(struct net *net)
 	mn->sysctl_orphan_retries = 8;
 	mn->sysctl_fin_timeout = 60 * HZ;
 	mn->sysctl_tw_timeout = 60 * HZ;
+	mn->sysctl_invalid_ratelimit = HZ / 2;
+	mn->sysctl_challenge_ack_limit = INT_MAX;	/* off, as TCP's */
 
 	refcount_set(&mn->tw_death_row.tw_refcount, 1);
 	mn->tw_death_row.hashinfo = &mtcp_hashinfo;
@@ -370,21 +391,9 @@ static int __init mtcp_init(void)
 	if (err)
 		goto free_hashinfo;
 
-	/*
-	 * inet_register_protosw() returns nothing: when a permanent protocol
-	 * (TCP for 6) holds the number it refuses and leaves our entry
-	 * unlinked, which inet_unregister_protosw() must never see.
-	 */
-	inet_register_protosw(&mtcp_protosw);
-	if (!mtcp_protosw.list.next) {
-		pr_err("IP protocol %d is already registered\n", mtcp_ipproto);
-		err = -EBUSY;
-		goto unregister_proto;
-	}
-
 	err = register_pernet_subsys(&mtcp_net_ops);
 	if (err)
-		goto unregister_protosw;
+		goto unregister_proto;
 
 	/* Returns -1, not an errno, when the slot is taken. */
 	if (inet_add_protocol(&mtcp_protocol, mtcp_ipproto) < 0) {
@@ -393,13 +402,27 @@ static int __init mtcp_init(void)
 		goto unregister_pernet;
 	}
 
+	/*
+	 * inet_register_protosw() returns nothing: when a permanent protocol
+	 * holds the number it refuses and leaves our entry unlinked, which
+	 * inet_unregister_protosw() must never see.  (inet_add_protocol()
+	 * has refused every number a permanent protosw holds: this is the
+	 * belt to its braces.)
+	 */
+	inet_register_protosw(&mtcp_protosw);
+	if (!mtcp_protosw.list.next) {
+		pr_err("IP protocol %d is already registered\n", mtcp_ipproto);
+		err = -EBUSY;
+		goto del_protocol;
+	}
+
 	pr_info("registered as IP protocol %d\n", mtcp_ipproto);
 	return 0;
 
+del_protocol:
+	inet_del_protocol(&mtcp_protocol, mtcp_ipproto);
 unregister_pernet:
 	unregister_pernet_subsys(&mtcp_net_ops);
-unregister_protosw:
-	inet_unregister_protosw(&mtcp_protosw);
 unregister_proto:
 	proto_unregister(&mtcp_prot);
 free_hashinfo:
@@ -409,10 +432,10 @@ free_hashinfo:
 
 static void __exit mtcp_exit(void)
 {
+	inet_unregister_protosw(&mtcp_protosw);
 	inet_del_protocol(&mtcp_protocol, mtcp_ipproto);
 	/* inet_del_protocol waited for readers; none of our handlers runs. */
 	unregister_pernet_subsys(&mtcp_net_ops);
-	inet_unregister_protosw(&mtcp_protosw);
 	proto_unregister(&mtcp_prot);
 	mtcp_hashinfo_free();
 }

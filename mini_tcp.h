@@ -61,6 +61,7 @@ struct mtcp_skb_cb {
 	u8			flags;		/* TCPHDR_* of the segment */
 	u8			sacked;		/* transmitted before (Karn) */
 	u32			when;		/* jiffies of the last send */
+	u32			tw_isn;		/* ISN for a SYN that reuses TIME_WAIT, 0: none */
 };
 
 #define MTCP_SKB_CB(skb)	((struct mtcp_skb_cb *)&((skb)->cb[0]))
@@ -79,6 +80,7 @@ struct mini_sock {
 	u32	snd_nxt;	/* next to send */
 	u32	write_seq;	/* next to queue (end of the write queue) */
 	u32	snd_wnd;	/* peer's window */
+	u32	max_window;	/* largest window the peer offered (RFC 5961 §5) */
 	u32	snd_wl1;	/* seq of the last window update */
 	u32	snd_wl2;	/* ack of the last window update */
 	u32	rcv_nxt;	/* next expected */
@@ -89,10 +91,12 @@ struct mini_sock {
 	u16	mss;		/* effective send MSS */
 	u16	advmss;		/* MSS we announce */
 	u16	user_mss;	/* TCP_MAXSEG, 0: none */
+	u16	peer_mss;	/* the peer's MSS option, or the default */
 	u8	fin_queued:1,	/* our FIN is in the write queue */
 		nodelay:1,
 		cork:1;
 	unsigned long	last_overflow;	/* listener: jiffies of SYN queue overflow */
+	u32	last_oow_ack_time;	/* jiffies of the last out-of-window ACK */
 	int	linger2;	/* TCP_LINGER2, seconds; 0: sysctl fin_timeout */
 	int	keepalive_time;	/* TCP_KEEPIDLE etc., seconds; 0: default */
 	int	keepalive_intvl;
@@ -145,6 +149,7 @@ struct mtcp_request_sock {
 	u32	iss;
 	u32	irs;
 	u32	snt_synack;	/* jiffies of the first SYN-ACK, 0: none (cookie) */
+	u32	last_oow_ack_time;	/* SYN-ACK resent for a repeated SYN */
 	u16	mss;		/* peer's MSS option, or the default */
 };
 
@@ -159,6 +164,7 @@ struct mtcp_timewait_sock {
 	u32	rcv_nxt;
 	u32	snd_nxt;
 	u32	rcv_wnd;
+	u32	last_oow_ack_time;	/* jiffies of the last ACK we sent */
 };
 
 static inline struct mtcp_timewait_sock *mtcp_twsk(const struct sock *sk)
@@ -187,6 +193,11 @@ enum mtcp_mib {
 	MTCP_MIB_TIMEWAITKILLED,
 	MTCP_MIB_ABORTONDATA,
 	MTCP_MIB_ABORTONTIMEOUT,
+	MTCP_MIB_CHALLENGEACK,		/* RFC 5961 challenge ACKs sent */
+	MTCP_MIB_ACKSKIPPEDSEQ,		/* out-of-window ACKs rate-limited */
+	MTCP_MIB_ACKSKIPPEDCHALLENGE,	/* challenge ACKs rate-limited */
+	MTCP_MIB_ACKSKIPPEDSYNRECV,	/* SYN-ACK resends rate-limited */
+	MTCP_MIB_ACKSKIPPEDTIMEWAIT,	/* TIME_WAIT ACKs rate-limited */
 	MTCP_MIB_NR
 };
 
@@ -210,6 +221,10 @@ struct mtcp_net {
 	int	sysctl_orphan_retries;
 	int	sysctl_fin_timeout;	/* jiffies */
 	int	sysctl_tw_timeout;	/* jiffies */
+	int	sysctl_invalid_ratelimit;	/* jiffies between out-of-window ACKs */
+	int	sysctl_challenge_ack_limit;	/* per second, INT_MAX: off */
+	u32	challenge_timestamp;	/* second of the current quota */
+	u32	challenge_count;	/* challenge ACKs left in it */
 };
 
 extern unsigned int mtcp_net_id;
@@ -240,6 +255,7 @@ void mtcp_init_req(struct request_sock *req, const struct sock *sk,
 int mtcp_v4_rcv(struct sk_buff *skb);
 int mtcp_v4_err(struct sk_buff *skb, u32 info);
 int mtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
+void mtcp_send_challenge_ack(struct sock *sk);
 struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 				   struct request_sock *req,
 				   struct dst_entry *dst,
@@ -258,12 +274,14 @@ void mtcp_send_active_rst(struct sock *sk, gfp_t gfp);
 void mtcp_send_fin(struct sock *sk);
 void mtcp_push(struct sock *sk);
 int mtcp_retransmit_head(struct sock *sk);
-void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
-			u32 seq, u32 ack, u16 window);
+void mtcp_v4_send_reply(struct net *net, const struct sock *sk,
+			struct sk_buff *rxskb, u8 flags, u32 seq, u32 ack,
+			u16 window);
 void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb);
 u16 mtcp_select_window(struct sock *sk);
 u16 mtcp_route_advmss(const struct sock *sk, const struct dst_entry *dst);
 void mtcp_sync_mss(struct sock *sk, u16 peer_mss);
+unsigned int mtcp_sync_mss_pmtu(struct sock *sk, u32 pmtu);
 
 /* timer.c */
 void mtcp_init_xmit_timers(struct sock *sk);
@@ -290,7 +308,7 @@ static inline u32 mtcp_seg_len(const struct sk_buff *skb)
 
 void mtcp_rtt_sample(struct sock *sk, u32 sent);
 
-/* Options: MSS is the only one we send; parse returns -EINVAL if malformed. */
-int mtcp_parse_options(const struct tcphdr *th, u16 *mss);
+/* Options: MSS is the only one we send or read. */
+void mtcp_parse_options(const struct tcphdr *th, u16 *mss);
 
 #endif /* _MINI_TCP_H */

@@ -29,12 +29,45 @@ u16 mtcp_route_advmss(const struct sock *sk, const struct dst_entry *dst)
 	return clamp_t(unsigned int, mss, 88, 65535 - MTCP_HDR_MIN - 20);
 }
 
-/* The segment size we send: what they accept, what our route carries. */
+/*
+ * The segment size we send: what the peer accepts (its MSS option), what
+ * the path carries less our IP options (icsk_pmtu_cookie, 0 while no
+ * route is known: then the MSS we announce), and TCP_MAXSEG.
+ */
+static void mtcp_update_mss(struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+	int mss = ms->peer_mss ? : MTCP_MSS_DEFAULT;
+
+	if (icsk->icsk_pmtu_cookie)
+		mss = min_t(int, mss, icsk->icsk_pmtu_cookie -
+				      icsk->icsk_af_ops->net_header_len -
+				      icsk->icsk_ext_hdr_len - MTCP_HDR_MIN);
+	else
+		mss = min_t(int, mss, ms->advmss);
+	if (ms->user_mss)
+		mss = min_t(int, mss, ms->user_mss);
+	ms->mss = max(mss, 48);		/* TCP's tcp_min_snd_mss */
+}
+
 void mtcp_sync_mss(struct sock *sk, u16 peer_mss)
 {
-	struct mini_sock *ms = mtcp_sk(sk);
+	mtcp_sk(sk)->peer_mss = peer_mss;
+	mtcp_update_mss(sk);
+}
 
-	ms->mss = min_t(u16, peer_mss, ms->advmss);
+/*
+ * icsk_sync_mss: the inet core calls it when the IP options of a socket
+ * change (setsockopt(IP_OPTIONS), CIPSO/NetLabel) with the path MTU it
+ * last knew, after adjusting icsk_ext_hdr_len.  Returns the new MSS.
+ */
+unsigned int mtcp_sync_mss_pmtu(struct sock *sk, u32 pmtu)
+{
+	if (pmtu)
+		inet_csk(sk)->icsk_pmtu_cookie = pmtu;
+	mtcp_update_mss(sk);
+	return mtcp_sk(sk)->mss;
 }
 
 /*
@@ -331,8 +364,9 @@ int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
  * cookie SYN-ACK of a listener under flood.  Goes out through the
  * namespace's control socket, addressed back to where @rxskb came from.
  */
-void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
-			u32 seq, u32 ack, u16 window)
+void mtcp_v4_send_reply(struct net *net, const struct sock *sk,
+			struct sk_buff *rxskb, u8 flags, u32 seq, u32 ack,
+			u16 window)
 {
 	const struct iphdr *iph = ip_hdr(rxskb);
 	const struct tcphdr *th = mtcp_hdr(rxskb);
@@ -363,9 +397,12 @@ void mtcp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u8 flags,
 		return;
 	}
 	skb_reserve(skb, MTCP_MAX_HEADER);
-	/* A SYN-ACK announces what we can receive: our route's MSS. */
+	/*
+	 * A SYN-ACK announces what we can receive: our route's MSS, or the
+	 * listener's TCP_MAXSEG if smaller.
+	 */
 	mtcp_build_header(skb, th->dest, th->source, seq, ack, flags, window,
-			  (flags & TCPHDR_SYN) ? mtcp_route_advmss(NULL, &rt->dst) : 0);
+			  (flags & TCPHDR_SYN) ? mtcp_route_advmss(sk, &rt->dst) : 0);
 	mtcp_csum(skb, iph->daddr, iph->saddr);
 	skb_dst_set(skb, &rt->dst);
 
@@ -396,8 +433,8 @@ void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb)
 	if (th->rst)
 		return;
 	if (th->ack)
-		mtcp_v4_send_reply(net, rxskb, TCPHDR_RST, cb->ack_seq, 0, 0);
+		mtcp_v4_send_reply(net, NULL, rxskb, TCPHDR_RST, cb->ack_seq, 0, 0);
 	else
-		mtcp_v4_send_reply(net, rxskb, TCPHDR_RST | TCPHDR_ACK, 0,
+		mtcp_v4_send_reply(net, NULL, rxskb, TCPHDR_RST | TCPHDR_ACK, 0,
 				   cb->end_seq, 0);
 }

@@ -29,6 +29,11 @@ const char *const mtcp_mib_names[MTCP_MIB_NR] = {
 	[MTCP_MIB_TIMEWAITKILLED]	= "TWKilled",
 	[MTCP_MIB_ABORTONDATA]		= "AbortOnData",
 	[MTCP_MIB_ABORTONTIMEOUT]	= "AbortOnTimeout",
+	[MTCP_MIB_CHALLENGEACK]		= "ChallengeACK",
+	[MTCP_MIB_ACKSKIPPEDSEQ]	= "ACKSkippedSeq",
+	[MTCP_MIB_ACKSKIPPEDCHALLENGE]	= "ACKSkippedChallenge",
+	[MTCP_MIB_ACKSKIPPEDSYNRECV]	= "ACKSkippedSynRecv",
+	[MTCP_MIB_ACKSKIPPEDTIMEWAIT]	= "ACKSkippedTimeWait",
 };
 
 static int mtcp_stat_show(struct seq_file *seq, void *v)

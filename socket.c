@@ -3,6 +3,7 @@
  * mini_tcp: the socket calls (struct proto, struct proto_ops) and the one
  * place where state machine transitions are carried out.
  */
+#include <linux/bpf-cgroup.h>
 #include <linux/inet_diag.h>
 #include <linux/ioctl.h>
 #include <asm/ioctls.h>
@@ -50,18 +51,24 @@ void mtcp_set_state(struct sock *sk, int state)
 
 	if (old == state)
 		return;
-	inet_sk_set_state(sk, state);
 
-	switch (state) {
-	case TCP_CLOSE:
+	if (state == TCP_CLOSE) {
 		/* Only an abort or a reset leaves these straight for CLOSED. */
 		if (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT)
 			MTCP_INC_STATS(sock_net(sk), MTCP_MIB_ESTABRESETS);
+		/*
+		 * Unhash while the state still says where from: inet_unhash()
+		 * takes a listener out of lhash2 under its bucket lock and out
+		 * of its SO_REUSEPORT group only when it sees TCP_LISTEN.
+		 */
 		sk->sk_prot->unhash(sk);
 		if (inet_csk(sk)->icsk_bind_hash &&
 		    !(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
 			inet_put_port(sk);
-		break;
+	}
+	inet_sk_set_state(sk, state);
+
+	switch (state) {
 	case TCP_FIN_WAIT2:
 		if (sock_flag(sk, SOCK_DEAD))
 			mtcp_arm_fin_wait2(sk);
@@ -122,6 +129,8 @@ void mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 		mtcp_send_fin(sk);
 	if (a & MTCP_ACT_SEND_ACK)
 		mtcp_send_ack(sk);
+	if (a & MTCP_ACT_CHALLENGE_ACK)
+		mtcp_send_challenge_ack(sk);
 	if (a & MTCP_ACT_SEND_RST)
 		mtcp_send_active_rst(sk, gfp_any());
 
@@ -180,6 +189,7 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 	struct sockaddr_in *usin = (struct sockaddr_in *)uaddr;
 	struct inet_sock *inet = inet_sk(sk);
 	struct mini_sock *ms = mtcp_sk(sk);
+	struct ip_options_rcu *inet_opt;
 	struct net *net = sock_net(sk);
 	__be16 orig_sport, orig_dport;
 	__be32 daddr, nexthop;
@@ -199,8 +209,9 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 	orig_sport = inet->inet_sport;
 	orig_dport = usin->sin_port;
 	fl4 = &inet->cork.fl.u.ip4;
+	/* Our protocol in the flow: `ip rule ipproto 253` and IPsec apply. */
 	rt = ip_route_connect(fl4, nexthop, inet->inet_saddr,
-			      sk->sk_bound_dev_if, IPPROTO_IP, orig_sport,
+			      sk->sk_bound_dev_if, sk->sk_protocol, orig_sport,
 			      orig_dport, sk);
 	if (IS_ERR(rt))
 		return PTR_ERR(rt);
@@ -247,8 +258,14 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 	sk->sk_route_caps &= ~(NETIF_F_GSO_MASK | NETIF_F_CSUM_MASK);
 	rt = NULL;
 
+	inet_csk(sk)->icsk_ext_hdr_len = 0;
+	inet_opt = rcu_dereference_protected(inet->inet_opt,
+					     lockdep_sock_is_held(sk));
+	if (inet_opt)
+		inet_csk(sk)->icsk_ext_hdr_len = inet_opt->opt.optlen;
 	ms->advmss = mtcp_route_advmss(sk, __sk_dst_get(sk));
-	ms->mss = min_t(u16, ms->advmss, MTCP_MSS_DEFAULT);
+	ms->peer_mss = MTCP_MSS_DEFAULT;	/* until their SYN says more */
+	mtcp_sync_mss_pmtu(sk, dst_mtu(__sk_dst_get(sk)));
 	ms->iss = secure_tcp_seq(inet->inet_saddr, inet->inet_daddr,
 				 inet->inet_sport, usin->sin_port);
 	atomic_set(&inet->inet_id, get_random_u16());
@@ -420,6 +437,7 @@ static int mtcp_disconnect(struct sock *sk, int flags)
 	icsk->icsk_rto = MTCP_TIMEOUT_INIT;
 	ms->fin_queued = 0;
 	ms->srtt_us = 0;
+	ms->max_window = 0;
 	ms->snd_una = 0;
 	ms->snd_nxt = 0;
 	ms->write_seq = 0;
@@ -763,8 +781,7 @@ static int mtcp_setsockopt(struct sock *sk, int level, int optname,
 			err = -EINVAL;
 		} else {
 			WRITE_ONCE(ms->user_mss, val);
-			if (val && ms->mss > val)
-				ms->mss = val;
+			mtcp_sync_mss_pmtu(sk, 0);
 		}
 		break;
 	case TCP_KEEPIDLE:
@@ -1022,13 +1039,29 @@ static const struct inet_connection_sock_af_ops mtcp_ipv4_af_ops = {
 static int mtcp_v4_init_sock(struct sock *sk)
 {
 	inet_csk(sk)->icsk_af_ops = &mtcp_ipv4_af_ops;
+	inet_csk(sk)->icsk_sync_mss = mtcp_sync_mss_pmtu;
 	return mtcp_init_sock(sk);
+}
+
+/*
+ * Before connect() takes the socket lock: cgroup connect4 BPF programs see
+ * (and may rewrite or refuse) the address, as for TCP.
+ */
+static int mtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr,
+			       int addr_len)
+{
+	/* Before the program reads the address, as tcp_v4_pre_connect(). */
+	if (addr_len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	sock_owned_by_me(sk);
+	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr);
 }
 
 struct proto mtcp_prot = {
 	.name			= "MINI_TCP",
 	.owner			= THIS_MODULE,
 	.close			= mtcp_close,
+	.pre_connect		= mtcp_v4_pre_connect,
 	.connect		= mtcp_v4_connect,
 	.disconnect		= mtcp_disconnect,
 	.accept			= inet_csk_accept,

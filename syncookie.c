@@ -86,6 +86,12 @@ struct sock *mtcp_cookie_check(struct sock *sk, struct sk_buff *skb)
 	if (!req)
 		return NULL;
 	mtcp_init_req(req, sk, skb);
+	req->syncookie = 1;
+	/* The LSM labels the request (and so the child) as for a SYN. */
+	if (security_inet_conn_request(sk, skb, req)) {
+		reqsk_free(req);
+		return NULL;
+	}
 	mreq = mtcp_rsk(req);
 	mreq->irs = cb->seq - 1;
 	mreq->iss = cb->ack_seq - 1;

@@ -50,8 +50,9 @@
 #define DESTROY	MTCP_ACT_DESTROY
 #define REQSK_DROP MTCP_ACT_REQSK_DROP
 #define TW_REUSE MTCP_ACT_TW_REUSE
+#define CHALLENGE MTCP_ACT_CHALLENGE_ACK
 
-#define ALL_ACTIONS_MASK ((1u << 14) - 1)
+#define ALL_ACTIONS_MASK ((1u << 15) - 1)
 
 struct expect {
 	unsigned char listed;	/* the pair was written down (table self-check) */
@@ -174,7 +175,7 @@ static const struct expect expected[NSTATES][MTCP_EV_NR] = {
 		/* §3.10.5 ABORT, SYN-RECEIVED: "Send a reset segment <SEQ=SND.NXT><CTL=RST>", delete TCB */
 		[MTCP_EV_ABORT]		= V(TCP_CLOSE, RST | DESTROY),
 		/* §3.10.7.4 fourth: active SYN-RECEIVED "handle per the directions for synchronized states": RFC 5961 §4 challenge ACK */
-		[MTCP_EV_RCV_SYN]	= V(TCP_SYN_RECV, ACK),
+		[MTCP_EV_RCV_SYN]	= V(TCP_SYN_RECV, CHALLENGE),
 		/*
 		 * Fig. 7 line 6: SYN-RECEIVED <-- <SEQ=300><ACK=101><CTL=SYN,ACK>
 		 * --> ESTABLISHED; §3.10.7.4 fifth: SND.UNA < SEG.ACK =< SND.NXT
@@ -205,9 +206,9 @@ static const struct expect expected[NSTATES][MTCP_EV_NR] = {
 		/* §3.10.5 ABORT, ESTABLISHED: "Send a reset segment", delete TCB */
 		[MTCP_EV_ABORT]		= V(TCP_CLOSE, RST | DESTROY),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: SYN in a synchronized state -> challenge ACK, stay */
-		[MTCP_EV_RCV_SYN]	= V(TCP_ESTABLISHED, ACK),
+		[MTCP_EV_RCV_SYN]	= V(TCP_ESTABLISHED, CHALLENGE),
 		/* same: a SYN-ACK (e.g. retransmitted after a lost final ACK) -> challenge ACK, stay */
-		[MTCP_EV_RCV_SYNACK]	= V(TCP_ESTABLISHED, ACK),
+		[MTCP_EV_RCV_SYNACK]	= V(TCP_ESTABLISHED, CHALLENGE),
 		/* our SYN is already acknowledged: nothing for the table (ACK processing is the receive path's) */
 		[MTCP_EV_RCV_ACK_SYN]	= X,
 		/* no FIN sent in ESTABLISHED */
@@ -229,9 +230,9 @@ static const struct expect expected[NSTATES][MTCP_EV_NR] = {
 		/* §3.10.5 ABORT, FIN-WAIT-1: "Send a reset segment", delete TCB */
 		[MTCP_EV_ABORT]		= V(TCP_CLOSE, RST | DESTROY),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: challenge ACK, stay */
-		[MTCP_EV_RCV_SYN]	= V(TCP_FIN_WAIT1, ACK),
+		[MTCP_EV_RCV_SYN]	= V(TCP_FIN_WAIT1, CHALLENGE),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: challenge ACK, stay */
-		[MTCP_EV_RCV_SYNACK]	= V(TCP_FIN_WAIT1, ACK),
+		[MTCP_EV_RCV_SYNACK]	= V(TCP_FIN_WAIT1, CHALLENGE),
 		/* already acknowledged */
 		[MTCP_EV_RCV_ACK_SYN]	= X,
 		/* §3.10.7.4 fifth: "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"; Fig. 5 "rcv ACK of FIN / x" */
@@ -259,9 +260,9 @@ static const struct expect expected[NSTATES][MTCP_EV_NR] = {
 		/* §3.10.5 ABORT, FIN-WAIT-2: "Send a reset segment", delete TCB (Linux tcp_need_reset() true) */
 		[MTCP_EV_ABORT]		= V(TCP_CLOSE, RST | DESTROY),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: challenge ACK, stay */
-		[MTCP_EV_RCV_SYN]	= V(TCP_FIN_WAIT2, ACK),
+		[MTCP_EV_RCV_SYN]	= V(TCP_FIN_WAIT2, CHALLENGE),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: challenge ACK, stay */
-		[MTCP_EV_RCV_SYNACK]	= V(TCP_FIN_WAIT2, ACK),
+		[MTCP_EV_RCV_SYNACK]	= V(TCP_FIN_WAIT2, CHALLENGE),
 		/* already acknowledged */
 		[MTCP_EV_RCV_ACK_SYN]	= X,
 		/* our FIN is already acknowledged (a duplicate ACK is nothing for the table) */
@@ -289,9 +290,9 @@ static const struct expect expected[NSTATES][MTCP_EV_NR] = {
 		/* §3.10.5 ABORT, CLOSE-WAIT: "Send a reset segment", delete TCB */
 		[MTCP_EV_ABORT]		= V(TCP_CLOSE, RST | DESTROY),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: challenge ACK, stay */
-		[MTCP_EV_RCV_SYN]	= V(TCP_CLOSE_WAIT, ACK),
+		[MTCP_EV_RCV_SYN]	= V(TCP_CLOSE_WAIT, CHALLENGE),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: challenge ACK, stay */
-		[MTCP_EV_RCV_SYNACK]	= V(TCP_CLOSE_WAIT, ACK),
+		[MTCP_EV_RCV_SYNACK]	= V(TCP_CLOSE_WAIT, CHALLENGE),
 		/* already acknowledged */
 		[MTCP_EV_RCV_ACK_SYN]	= X,
 		/* no FIN sent in CLOSE-WAIT */
@@ -317,9 +318,9 @@ static const struct expect expected[NSTATES][MTCP_EV_NR] = {
 		/* §3.10.5 ABORT, LAST-ACK: "Respond with 'ok' and delete the TCB, enter CLOSED" -- no RST */
 		[MTCP_EV_ABORT]		= V(TCP_CLOSE, DESTROY),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: challenge ACK, stay */
-		[MTCP_EV_RCV_SYN]	= V(TCP_LAST_ACK, ACK),
+		[MTCP_EV_RCV_SYN]	= V(TCP_LAST_ACK, CHALLENGE),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: challenge ACK, stay */
-		[MTCP_EV_RCV_SYNACK]	= V(TCP_LAST_ACK, ACK),
+		[MTCP_EV_RCV_SYNACK]	= V(TCP_LAST_ACK, CHALLENGE),
 		/* already acknowledged */
 		[MTCP_EV_RCV_ACK_SYN]	= X,
 		/* §3.10.7.4 fifth: "if our FIN is now acknowledged, delete the TCB, enter the CLOSED state"; Fig. 5 "rcv ACK of FIN / x" */
@@ -387,9 +388,9 @@ static const struct expect expected[NSTATES][MTCP_EV_NR] = {
 		/* §3.10.5 ABORT, CLOSING: "Respond with 'ok' and delete the TCB" -- no RST */
 		[MTCP_EV_ABORT]		= V(TCP_CLOSE, DESTROY),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: challenge ACK, stay */
-		[MTCP_EV_RCV_SYN]	= V(TCP_CLOSING, ACK),
+		[MTCP_EV_RCV_SYN]	= V(TCP_CLOSING, CHALLENGE),
 		/* §3.10.7.4 fourth + RFC 5961 §4.2: challenge ACK, stay */
-		[MTCP_EV_RCV_SYNACK]	= V(TCP_CLOSING, ACK),
+		[MTCP_EV_RCV_SYNACK]	= V(TCP_CLOSING, CHALLENGE),
 		/* already acknowledged */
 		[MTCP_EV_RCV_ACK_SYN]	= X,
 		/* §3.10.7.4 fifth: "if the ACK acknowledges our FIN, then enter the TIME-WAIT state"; Fig. 5 "rcv ACK of FIN / x" */

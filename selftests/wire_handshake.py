@@ -75,25 +75,48 @@ def t_peer_mss(w):
     check_eq(total, 3000, "bytes sent")
 
 
-@test("malformed_option_list_drops_syn",
-      tcp_ok="kernel TCP stops parsing a malformed option list and answers "
-             "anyway (DESIGN.md 2 asks mini_tcp to drop)")
+@test("malformed_option_list_ignored_as_tcp")
 def t_malformed_opts(w):
+    """DESIGN.md 2: a malformed option list ends the parsing, the segment
+    is processed (tcp_parse_options); an MSS option whose length is not 4
+    is ignored.  The SYN is answered, and what we send after it honours
+    only the options read before the malformed part."""
     lst = w.listen()
     port = lst.getsockname()[1]
     bad_lists = [
-        b"\x02\x04\x05\xb4\x63\x0a\x00\x00",   # kind 99 claims 10 bytes, 4 left
-        b"\x63\x01\x00\x00",                   # length 1 < 2
-        b"\x02\x00\x05\xb4",                   # MSS with length 0
-        b"\x01\x01\x01\x63",                   # kind without a length byte
+        # MSS 1000, then kind 99 claims 10 bytes with 4 left: MSS 1000 stands
+        (b"\x02\x04\x03\xe8\x63\x0a\x00\x00", 1000),
+        (b"\x63\x01\x00\x00", 536),                 # length 1 < 2
+        (b"\x02\x00\x05\xb4", 536),                 # MSS with length 0
+        (b"\x02\x06\x03\xe8\x00\x00\x00\x00", 536),  # MSS with length 6
+        (b"\x01\x01\x01\x63", 536),                 # kind without a length byte
     ]
-    for raw in bad_lists:
+    for raw, mss in bad_lists:
         c = new_conn(w, port)
         c.send("S", seq=c.peer_isn, options=[("raw", raw)])
-        c.expect_none(what="SYN with options %s" % raw.hex())
+        sa = c.expect("SA", seq=ANY, ack=seq_add(c.peer_isn, 1),
+                      what="SYN-ACK to a SYN with options %s" % raw.hex())
+        c.rcv_nxt = seq_add(sa.seq, 1)
+        c.snd_nxt = seq_add(c.peer_isn, 1)
+        c.send("A")
+        s, _ = w.accept(lst)
+        s.sendall(b"x" * 1200)
+        seg = c.expect("A|PA", data=ANY, what="first data segment")
+        check_eq(len(seg.payload), min(mss, 1200),
+                 "segment size after options %s" % raw.hex())
+        s.close()
+
+
+@test("syn_fin_to_listener_dropped")
+def t_syn_fin_listener(w):
+    """SYN+FIN makes no sense; TCP drops it silently (tcp_rcv_state_process)."""
+    lst = w.listen()
+    port = lst.getsockname()[1]
     c = new_conn(w, port)
+    c.send("SF", seq=c.peer_isn, options=[("mss", 1460)], advance=False)
+    c.expect_none(what="answer to SYN+FIN")
     c.send("S", seq=c.peer_isn, options=[("mss", 1460)])
-    c.expect("SA", seq=ANY, what="sanity: SYN with a good option list")
+    c.expect("SA", seq=ANY, what="sanity: the plain SYN is answered")
 
 
 @test("bad_checksum_data_on_established_dropped")

@@ -252,8 +252,10 @@ def t_tw_syn(w):
     c2 = wire.Conn(w, c.sport, pp)
     c2.peer_isn = c2.snd_nxt = isn
     c2.send("S", seq=isn, options=[("mss", 1460)])
-    sa = c2.expect("SA", seq=ANY, ack=seq_add(isn, 1), what="new SYN in TIME_WAIT")
-    diag("new ISN - old SND.NXT = %d" % wire.seq_diff(sa.seq, tw_seq))
+    # As TCP: the new ISN is the old SND.NXT + 65535 + 2, so that old
+    # duplicates cannot fall into the new incarnation's window.
+    sa = c2.expect("SA", seq=seq_add(tw_seq, 65535 + 2), ack=seq_add(isn, 1),
+                   what="new SYN in TIME_WAIT: ISN = old SND.NXT + 65537")
     c2.rcv_nxt = seq_add(sa.seq, 1)
     c2.send("PA", data=b"again")
     s, _ = w.accept(lst)

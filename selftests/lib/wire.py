@@ -553,6 +553,10 @@ SYSCTLS = {
     "fin_timeout": ("net/mini_tcp/fin_timeout", "net/ipv4/tcp_fin_timeout"),
     "tw_timeout": ("net/mini_tcp/tw_timeout", None),   # TCP: fixed 60 s
     "orphan_retries": ("net/mini_tcp/orphan_retries", "net/ipv4/tcp_orphan_retries"),
+    "invalid_ratelimit": ("net/mini_tcp/invalid_ratelimit",
+                          "net/ipv4/tcp_invalid_ratelimit"),
+    "challenge_ack_limit": ("net/mini_tcp/challenge_ack_limit",
+                            "net/ipv4/tcp_challenge_ack_limit"),
 }
 
 
