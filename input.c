@@ -447,7 +447,7 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 	mtcp_init_req(req, sk, skb);
 	mreq = mtcp_rsk(req);
 	mreq->irs = cb->seq;
-	mreq->iss = secure_tcp_seq(iph->daddr, iph->saddr, th->dest, th->source);
+	mreq->iss = mtcp_secure_seq(iph->daddr, iph->saddr, th->dest, th->source);
 	mreq->snt_synack = 0;
 	mreq->mss = mss;
 

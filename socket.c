@@ -249,8 +249,8 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 
 	ms->advmss = mtcp_route_advmss(sk, __sk_dst_get(sk));
 	ms->mss = min_t(u16, ms->advmss, MTCP_MSS_DEFAULT);
-	ms->iss = secure_tcp_seq(inet->inet_saddr, inet->inet_daddr,
-				 inet->inet_sport, usin->sin_port);
+	ms->iss = mtcp_secure_seq(inet->inet_saddr, inet->inet_daddr,
+				  inet->inet_sport, usin->sin_port);
 	atomic_set(&inet->inet_id, get_random_u16());
 
 	/* The rest of CLOSED + CONNECT: send the SYN. */
