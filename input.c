@@ -16,7 +16,6 @@
 #include <linux/icmp.h>
 #include <net/icmp.h>
 #include <net/inet_hashtables.h>
-#include <net/secure_seq.h>
 #include <net/xfrm.h>
 
 #include "mini_tcp.h"
@@ -582,7 +581,7 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 	 * old duplicates cannot fall into the new window.
 	 */
 	mreq->iss = cb->tw_isn ? :
-		    secure_tcp_seq(iph->daddr, iph->saddr, th->dest, th->source);
+		    mtcp_secure_seq(iph->daddr, iph->saddr, th->dest, th->source);
 	mreq->snt_synack = 0;
 	mreq->mss = mss;
 

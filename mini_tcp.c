@@ -381,6 +381,7 @@ static int __init mtcp_init(void)
 		return -EINVAL;
 	}
 	mtcp_protosw.protocol = mtcp_ipproto;
+	mtcp_secret_init();
 
 	err = mtcp_hashinfo_init();
 	if (err)

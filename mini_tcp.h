@@ -8,7 +8,7 @@
  *   input.c      receive path: checksum, lookup, state processing
  *   output.c     building and sending segments
  *   timer.c      retransmission, FIN_WAIT_2 and TIME_WAIT
- *   syncookie.c  SYN cookies
+ *   syncookie.c  ISNs and SYN cookies (own keys)
  *   proc.c       /proc/net/mini_tcp and /proc/net/mini_tcp_stat
  *   fsm.c        the state machine as a table (see fsm.h)
  *
@@ -292,6 +292,8 @@ void mtcp_time_wait(struct sock *sk, int state);
 void mtcp_tw_rearm(struct inet_timewait_sock *tw);
 
 /* syncookie.c */
+void mtcp_secret_init(void);
+u32 mtcp_secure_seq(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
 bool mtcp_want_cookie(struct sock *sk);
 u32 mtcp_cookie_init_seq(struct sk_buff *skb, u16 *mss);
 struct sock *mtcp_cookie_check(struct sock *sk, struct sk_buff *skb);

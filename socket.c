@@ -12,7 +12,6 @@
 #include <linux/sched/signal.h>
 #include <net/inet_common.h>
 #include <net/route.h>
-#include <net/secure_seq.h>
 #include <net/tcp_states.h>
 
 #include "mini_tcp.h"
@@ -266,8 +265,8 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 	ms->advmss = mtcp_route_advmss(sk, __sk_dst_get(sk));
 	ms->peer_mss = MTCP_MSS_DEFAULT;	/* until their SYN says more */
 	mtcp_sync_mss_pmtu(sk, dst_mtu(__sk_dst_get(sk)));
-	ms->iss = secure_tcp_seq(inet->inet_saddr, inet->inet_daddr,
-				 inet->inet_sport, usin->sin_port);
+	ms->iss = mtcp_secure_seq(inet->inet_saddr, inet->inet_daddr,
+				  inet->inet_sport, usin->sin_port);
 	atomic_set(&inet->inet_id, get_random_u16());
 
 	/* The rest of CLOSED + CONNECT: send the SYN. */

@@ -25,7 +25,8 @@ from lib import wire
 from lib.wire import ANY, IS_TCP, MSS_FOR_MTU, Conn, check, check_eq, diag, \
     seq_add, test
 
-# __cookie_v4_init_sequence's MSS table (net/ipv4/syncookies.c, msstab)
+# The cookie's MSS table: TCP's (net/ipv4/syncookies.c, msstab), which
+# mini_tcp's syncookie.c (mtcp_cookie_mss) repeats
 MSSTAB = (536, 1300, 1440, 1460)
 
 TCP_SYN_RECV = 0x03

@@ -43,7 +43,8 @@ A test script:
         wire.run()
 
 Wire: send(), send_l4() (raw bytes), expect(flags, seq, ack, data, mss,
-ports, timeout), expect_none(), segments(); listen(), accept(),
+ports, timeout), expect_none(), segments(), expect_proto() (a segment of
+another protocol, e.g. TCP's next to mini_tcp's); listen(), accept(),
 connect_nb() + connect_result(), passive_open(), active_open() -> Conn;
 sysctl(name, value) (restored after the test); counters().
 Every segment the stack sends is checked: IPv4 header checksum, length,
@@ -630,6 +631,7 @@ class Wire:
         self.pending = []        # stack segments read but not yet consumed
         self.seen = []           # stack segments consumed in this test
         self.other = []          # non-PROTO packets from the stack (diag)
+        self.foreign = []        # their raw bytes, for expect_proto()
         self.sent = []           # our segments in this test
         self.undo = []           # cleanup actions for this test
         self.socks = []
@@ -646,6 +648,7 @@ class Wire:
         self.pending = []
         self.seen = []
         self.other = []
+        self.foreign = []
         self.sent = []
 
     def end_test(self):
@@ -764,6 +767,7 @@ class Wire:
                 ihl = (pkt[0] & 15) * 4
                 desc += " (ICMP type %d code %d)" % (pkt[ihl], pkt[ihl + 1])
             self.other.append((now, desc))
+            self.foreign.append(pkt)
             return
         seg = Seg(pkt, now)
         # Anything the stack sends must be well formed with a correct
@@ -890,6 +894,32 @@ class Wire:
             raise Fail("%sexpected %s\n       got %s\n  %s\n%s" % (
                 what + ": " if what else "", desc, seg, "\n  ".join(diffs),
                 self.history()))
+
+    def expect_proto(self, proto, flags, ports, timeout=None, what=None):
+        """The next segment of another IP protocol (not PROTO: e.g. kernel
+        TCP's answer to a segment sent with send_l4(..., proto=6)) from the
+        ports (stack_port, peer_port), with the flag set `flags`; -> Seg.
+        Its checksum must be right for `proto`."""
+        timeout = EXPECT_TIMEOUT if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        want = _flag_alternatives(flags)
+        while True:
+            for i, pkt in enumerate(self.foreign):
+                if pkt[9] != proto:
+                    continue
+                seg = Seg(pkt)
+                if _port_match(seg, ports) and seg.flags in want:
+                    del self.foreign[i]
+                    check(seg.csum_ok and not seg.error,
+                          "malformed protocol %d segment: %s" % (proto, seg))
+                    return seg
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Fail("%sexpected a protocol %d [%s] segment%s within "
+                           "%.1f s\n%s" % (what + ": " if what else "", proto,
+                                           flags, _ports_desc(ports), timeout,
+                                           self.history()))
+            self._read_available(left)
 
     def expect_none(self, timeout=None, ports=None, strict=False, what=None):
         """No segment (matching ports) from the stack within timeout."""
