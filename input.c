@@ -133,12 +133,24 @@ void mtcp_send_challenge_ack(struct sock *sk)
 
 /* ----------------------------------------------------------- ACK handling */
 
+/* RTO = SRTT + 4 RTTVAR (RFC 6298 §2.3), 200 ms at least, as Linux. */
+static void mtcp_set_rto(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	unsigned long rto;
+
+	if (!ms->srtt_us)
+		return;
+	rto = usecs_to_jiffies((ms->srtt_us >> 3) + ms->rttvar_us);
+	inet_csk(sk)->icsk_rto = clamp_t(unsigned long, rto, MTCP_RTO_MIN,
+					 MTCP_RTO_MAX);
+}
+
 /* RFC 6298 with one sample per flight, never from a retransmission. */
 void mtcp_rtt_sample(struct sock *sk, u32 sent)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	long m = max_t(long, jiffies_to_usecs(jiffies - sent), 1);
-	unsigned long rto;
 
 	if (!ms->srtt_us) {
 		ms->srtt_us = m << 3;
@@ -149,9 +161,88 @@ void mtcp_rtt_sample(struct sock *sk, u32 sent)
 		ms->srtt_us += delta;
 		ms->rttvar_us += abs(delta) - (ms->rttvar_us >> 2);
 	}
-	rto = usecs_to_jiffies((ms->srtt_us >> 3) + ms->rttvar_us);
-	inet_csk(sk)->icsk_rto = clamp_t(unsigned long, rto, MTCP_RTO_MIN,
-					 MTCP_RTO_MAX);
+	mtcp_set_rto(sk);
+}
+
+/*
+ * RFC 5681 §3.1: slow start below ssthresh (one segment per segment
+ * ACKed), congestion avoidance above (one segment per window).
+ */
+static void mtcp_cong_avoid(struct mini_sock *ms, u32 acked)
+{
+	if (ms->snd_cwnd < ms->snd_ssthresh) {
+		u32 cwnd = min(ms->snd_cwnd + acked, ms->snd_ssthresh);
+
+		acked -= cwnd - ms->snd_cwnd;
+		ms->snd_cwnd = cwnd;
+		if (!acked)
+			return;
+	}
+	ms->snd_cwnd_cnt += acked;
+	if (ms->snd_cwnd_cnt >= ms->snd_cwnd) {
+		ms->snd_cwnd_cnt -= ms->snd_cwnd;
+		ms->snd_cwnd = min(ms->snd_cwnd + 1, 65535U);
+	}
+}
+
+/*
+ * RFC 5681 §3.2 and RFC 6582: the third duplicate ACK retransmits the
+ * head and enters fast recovery; each further one inflates the window
+ * by the segment that has left the network.
+ */
+static void mtcp_dupack(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	ms->dupacks = min(ms->dupacks + 1, 255);
+	if (ms->ca_state == MTCP_CA_RECOVERY) {
+		ms->snd_cwnd++;
+		return;
+	}
+	if (ms->ca_state != MTCP_CA_OPEN || ms->dupacks != 3)
+		return;
+	/* RFC 6582 §3.2 step 2: not again for losses of the same window. */
+	if (before(ms->snd_una, ms->high_seq))
+		return;
+	ms->snd_ssthresh = max(mtcp_in_flight(ms) / ms->mss / 2, 2U);
+	ms->snd_cwnd = ms->snd_ssthresh + 3;
+	ms->snd_cwnd_cnt = 0;
+	ms->high_seq = ms->snd_nxt;
+	ms->ca_state = MTCP_CA_RECOVERY;
+	MTCP_INC_STATS(sock_net(sk), MTCP_MIB_FASTRETRANS);
+	mtcp_retransmit_head(sk);
+	mtcp_reset_rto(sk);
+}
+
+/* A new cumulative ACK of @segs segments: the congestion window's answer. */
+static void mtcp_ack_cwnd(struct sock *sk, u32 ack, u32 segs)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	switch (ms->ca_state) {
+	case MTCP_CA_RECOVERY:
+		if (!before(ack, ms->high_seq)) {
+			/* Full ACK (RFC 6582 §3.2 step 3, option 1). */
+			ms->snd_cwnd = min(ms->snd_ssthresh,
+					   max(mtcp_in_flight(ms) / ms->mss, 1U) + 1);
+			ms->ca_state = MTCP_CA_OPEN;
+			break;
+		}
+		/* Partial ACK: the next hole is lost too; deflate by what left. */
+		mtcp_retransmit_head(sk);
+		ms->snd_cwnd = ms->snd_cwnd > segs ? ms->snd_cwnd - segs + 1 : 1;
+		return;
+	case MTCP_CA_LOSS:
+		if (before(ms->rtx_nxt, ack))
+			ms->rtx_nxt = ack;
+		if (!before(ack, ms->high_seq)) {
+			ms->ca_state = MTCP_CA_OPEN;
+			ms->rtx_nxt = ms->snd_nxt;
+		}
+		fallthrough;
+	default:
+		mtcp_cong_avoid(ms, segs);
+	}
 }
 
 /* Free what @ack covers and advance snd_una. */
@@ -184,7 +275,11 @@ static void mtcp_ack_advance(struct sock *sk, u32 ack)
 		mtcp_rtt_sample(sk, first_sent);
 	ms->snd_una = ack;
 	icsk->icsk_retransmits = 0;
-	icsk->icsk_backoff = 0;
+	if (icsk->icsk_backoff) {
+		/* The peer answers: the RTO comes back down (RFC 6298 §5.7). */
+		icsk->icsk_backoff = 0;
+		mtcp_set_rto(sk);
+	}
 
 	if (ms->snd_una == ms->snd_nxt)
 		inet_csk_clear_xmit_timer(sk, ICSK_TIME_RETRANS);
@@ -202,7 +297,9 @@ static bool mtcp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 {
 	const struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
 	struct mini_sock *ms = mtcp_sk(sk);
+	u32 old_wnd = ms->snd_wnd;
 	u32 ack = cb->ack_seq;
+	u32 prior_una;
 
 	if (after(ack, ms->snd_nxt)) {
 		/* Acknowledges something not yet sent. */
@@ -241,10 +338,20 @@ static bool mtcp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 	/* The peer is alive: window probes start counting afresh. */
 	inet_csk(sk)->icsk_probes_out = 0;
 
-	if (!after(ack, ms->snd_una))
+	if (!after(ack, ms->snd_una)) {
+		/* RFC 5681 §2: a duplicate ACK carries nothing, changes nothing. */
+		if (ack == ms->snd_una && ms->snd_una != ms->snd_nxt &&
+		    !mtcp_seg_len(skb) && ms->snd_wnd == old_wnd &&
+		    sk->sk_state != TCP_SYN_RECV)
+			mtcp_dupack(sk);
 		return true;		/* duplicate or old: nothing new */
+	}
 
+	prior_una = ms->snd_una;
 	mtcp_ack_advance(sk, ack);
+	ms->dupacks = 0;
+	if (sk->sk_state != TCP_SYN_RECV)
+		mtcp_ack_cwnd(sk, ack, DIV_ROUND_UP(ack - prior_una, ms->mss));
 
 	if (sk->sk_state == TCP_SYN_RECV)
 		mtcp_fsm_event(sk, MTCP_EV_RCV_ACK_SYN);
@@ -282,11 +389,103 @@ static bool mtcp_sequence_ok(const struct mini_sock *ms,
 }
 
 /*
- * RFC 9293 §3.10.7.4 "seventh": queue in-order payload for the reader.
- * Out-of-order segments are dropped and draw a duplicate ACK: the sender
- * retransmits from its head.  Returns true if the skb was queued.
+ * Out-of-order segments wait in ooo_queue, sorted by sequence number,
+ * header already pulled, charged to the socket like the receive queue;
+ * the queue is bounded by the receive buffer.  A FIN stays in the
+ * control block's flags until its turn comes.
  */
-static bool mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked)
+static bool mtcp_ooo_insert(struct sock *sk, struct sk_buff *skb)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+	struct sk_buff *p, *prev = NULL;
+
+	skb_queue_reverse_walk(&ms->ooo_queue, p) {
+		if (!after(MTCP_SKB_CB(p)->seq, cb->seq)) {
+			prev = p;
+			break;
+		}
+	}
+	/* Wholly covered by what is queued already: a duplicate. */
+	if (prev && !before(MTCP_SKB_CB(prev)->end_seq, cb->end_seq) &&
+	    (MTCP_SKB_CB(prev)->flags & TCPHDR_FIN) >= (cb->flags & TCPHDR_FIN))
+		return false;
+	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize >
+	    READ_ONCE(sk->sk_rcvbuf) || !sk_rmem_schedule(sk, skb, skb->truesize)) {
+		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_OFODROP);
+		atomic_inc(&sk->sk_drops);
+		return false;
+	}
+	skb_dst_drop(skb);
+	skb_set_owner_r(skb, sk);
+	if (prev)
+		__skb_queue_after(&ms->ooo_queue, prev, skb);
+	else
+		__skb_queue_head(&ms->ooo_queue, skb);
+	MTCP_INC_STATS(sock_net(sk), MTCP_MIB_OFOQUEUE);
+	return true;
+}
+
+/* Append in-sequence payload (header pulled) to the receive queue. */
+static void mtcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+	u32 trim = ms->rcv_nxt - cb->seq;
+
+	if (trim) {
+		__skb_pull(skb, trim);
+		cb->seq = ms->rcv_nxt;
+	}
+	__skb_queue_tail(&sk->sk_receive_queue, skb);
+	ms->rcv_wnd -= min(ms->rcv_wnd, cb->end_seq - ms->rcv_nxt);
+	ms->rcv_nxt = cb->end_seq;
+}
+
+/*
+ * The hole before the head of ooo_queue is filled: move what is now in
+ * sequence to the receive queue.  Returns true if a FIN came due.
+ */
+static bool mtcp_ooo_drain(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct sk_buff *skb;
+
+	while ((skb = skb_peek(&ms->ooo_queue)) != NULL) {
+		struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+		bool fin = cb->flags & TCPHDR_FIN;
+
+		if (after(cb->seq, ms->rcv_nxt))
+			return false;
+		__skb_unlink(skb, &ms->ooo_queue);
+		if (after(cb->end_seq, ms->rcv_nxt)) {
+			mtcp_queue_rcv(sk, skb);
+		} else {
+			fin = fin && cb->end_seq == ms->rcv_nxt;
+			kfree_skb(skb);		/* all of it came already */
+		}
+		if (fin) {
+			/* Nothing can follow a FIN. */
+			skb_queue_purge(&ms->ooo_queue);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * RFC 9293 §3.10.7.4 "seventh": the segment's text.  In-order payload goes
+ * to the reader (and may fill the hole before queued out-of-order
+ * segments); out-of-order payload waits in ooo_queue and draws an
+ * immediate duplicate ACK, so that the sender's fast retransmit can fill
+ * the hole.  In-window data is not refused for the receive buffer: the
+ * window we advertised is a promise (only the protocol's memory limits
+ * refuse it).  Returns MTCP_DATA_*; *fin_due when a queued FIN came due.
+ */
+enum { MTCP_DATA_NONE, MTCP_DATA_OOO, MTCP_DATA_INORDER };
+
+static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
+			 bool *fin_due)
 {
 	struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
 	const struct tcphdr *th = mtcp_hdr(skb);
@@ -294,46 +493,54 @@ static bool mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked)
 	unsigned int hlen = th->doff * 4;
 	bool fin = th->fin;	/* th may move with pskb_pull() */
 	u32 data_end = cb->end_seq - fin;
-	u32 trim;
 
 	if (skb->len <= hlen || !after(data_end, ms->rcv_nxt))
-		return false;
+		return MTCP_DATA_NONE;
 	if (!((1 << sk->sk_state) &
 	      (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)))
-		return false;	/* their FIN came already: ignore the text */
+		return MTCP_DATA_NONE;	/* their FIN came already: ignore the text */
+
+	/* A closed window takes no data, even at rcv_nxt (tcp_data_queue). */
+	if (!ms->rcv_wnd && !after(cb->seq, ms->rcv_nxt)) {
+		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_RCVQDROP);
+		goto ack;
+	}
+	if (!pskb_pull(skb, hlen))
+		return MTCP_DATA_NONE;
+	if (fin)	/* the FIN is no byte of the stream */
+		skb_trim(skb, data_end - cb->seq);
+	cb->end_seq = data_end;
+	cb->flags = fin ? TCPHDR_FIN : 0;
 
 	if (after(cb->seq, ms->rcv_nxt)) {
-		mtcp_send_ack(sk);
+		bool queued = mtcp_ooo_insert(sk, skb);
+
+		mtcp_send_ack(sk);	/* duplicate ACK, at once */
 		*acked = true;
-		return false;
-	}
-	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
-		atomic_inc(&sk->sk_drops);
-		mtcp_send_ack(sk);
-		*acked = true;
-		return false;
+		return queued ? MTCP_DATA_OOO : MTCP_DATA_NONE;
 	}
 
-	trim = ms->rcv_nxt - cb->seq;
-	if (!pskb_pull(skb, hlen + trim))
-		return false;
 	/* Charged to the socket (and its cgroup) from here to recvmsg(). */
 	if (!sk_rmem_schedule(sk, skb, skb->truesize)) {
+		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_RCVQDROP);
 		atomic_inc(&sk->sk_drops);
-		mtcp_send_ack(sk);
-		*acked = true;
-		return false;
+		goto ack;
 	}
-	if (fin)	/* the FIN is no byte of the stream */
-		skb_trim(skb, data_end - ms->rcv_nxt);
-	cb->seq = ms->rcv_nxt;
-	cb->end_seq = data_end;
 	skb_dst_drop(skb);
 	skb_set_owner_r(skb, sk);
-	__skb_queue_tail(&sk->sk_receive_queue, skb);
-	ms->rcv_nxt = data_end;
-	ms->rcv_wnd -= min(ms->rcv_wnd, data_end - cb->seq);
-	return true;
+	mtcp_queue_rcv(sk, skb);
+	if (fin)		/* as tcp_fin(): nothing can follow it */
+		skb_queue_purge(&ms->ooo_queue);
+	if (!skb_queue_empty(&ms->ooo_queue)) {
+		*fin_due = mtcp_ooo_drain(sk);
+		mtcp_send_ack(sk);	/* a filled hole is ACKed at once */
+		*acked = true;
+	}
+	return MTCP_DATA_INORDER;
+ack:
+	mtcp_send_ack(sk);
+	*acked = true;
+	return MTCP_DATA_NONE;
 }
 
 /* ------------------------------------------------------------ SYN_SENT */
@@ -386,8 +593,9 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 	const struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
 	const struct tcphdr *th = mtcp_hdr(skb);
 	struct mini_sock *ms = mtcp_sk(sk);
-	bool queued = false, acked = false;
+	bool queued = false, acked = false, fin_due = false;
 	u32 fin_seq = cb->end_seq - 1;	/* where a FIN on this segment sits */
+	int data;
 	bool fin = th->fin;
 
 	switch (sk->sk_state) {
@@ -461,20 +669,22 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 		mtcp_fsm_event(sk, MTCP_EV_ABORT);
 		goto discard;
 	}
-	queued = mtcp_rcv_data(sk, skb, &acked);
+	data = mtcp_rcv_data(sk, skb, &acked, &fin_due);
+	queued = data != MTCP_DATA_NONE;
 
 	/*
-	 * eighth: FIN, once everything before it is in.  (mtcp_rcv_data() may
+	 * eighth: FIN, once everything before it is in: on this segment, or
+	 * on an out-of-order one whose hole it filled.  (mtcp_rcv_data() may
 	 * have queued the skb and moved its header: use what we kept.)
 	 */
-	if (fin && fin_seq == ms->rcv_nxt) {
+	if ((fin && fin_seq == ms->rcv_nxt) || fin_due) {
 		ms->rcv_nxt++;
 		mtcp_fsm_event(sk, MTCP_EV_RCV_FIN);	/* sends the ACK */
 		acked = true;
 	}
-	if (queued && !acked)
+	if (data == MTCP_DATA_INORDER && !acked)
 		mtcp_send_ack(sk);
-	if (queued && !sock_flag(sk, SOCK_DEAD))
+	if (data == MTCP_DATA_INORDER && !sock_flag(sk, SOCK_DEAD))
 		sk->sk_data_ready(sk);
 
 	/* The ACK may have opened their window for more of our data. */
@@ -652,6 +862,9 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	ms->snd_wl2 = cb->ack_seq;
 	ms->srtt_us = 0;
 	ms->fin_queued = 0;
+	ms->total_retrans = 0;
+	mtcp_init_cwnd(newsk);
+	skb_queue_head_init(&ms->ooo_queue);	/* not the listener's */
 	ms->last_overflow = 0;
 	inet_csk(newsk)->icsk_rto = MTCP_TIMEOUT_INIT;
 

@@ -44,6 +44,13 @@
 #define MTCP_RTO_MIN		((unsigned int)(HZ / 5))
 #define MTCP_RTO_MAX		((unsigned int)(120 * HZ))
 
+/* Congestion control states, as TCP_CA_*: the values TCP_INFO reports. */
+#define MTCP_CA_OPEN		0
+#define MTCP_CA_RECOVERY	3	/* fast recovery (NewReno) */
+#define MTCP_CA_LOSS		4	/* after an RTO: go-back-N */
+#define MTCP_INIT_CWND		10U	/* RFC 6928 */
+#define MTCP_INFINITE_SSTHRESH	0x7fffffffU
+
 /* Keepalive defaults, TCP's: 2 h idle, 75 s between probes, 9 probes. */
 #define MTCP_KEEPALIVE_TIME	7200
 #define MTCP_KEEPALIVE_INTVL	75
@@ -88,6 +95,17 @@ struct mini_sock {
 	u32	copied_seq;	/* next byte the reader gets */
 	u32	srtt_us;	/* smoothed RTT << 3 (RFC 6298), 0: none yet */
 	u32	rttvar_us;	/* RTT variation << 2 */
+	/* Congestion control (RFC 5681) and loss recovery (RFC 6582). */
+	u32	snd_cwnd;	/* congestion window, segments */
+	u32	snd_cwnd_cnt;	/* segments ACKed towards the next increase */
+	u32	snd_ssthresh;	/* slow start threshold, segments */
+	u32	high_seq;	/* snd_nxt when recovery began (RFC 6582 "recover") */
+	u32	rtx_nxt;	/* after an RTO: next sequence to resend (go-back-N) */
+	u32	lsndtime;	/* jiffies of the last data sent (idle restart) */
+	u32	total_retrans;	/* segments retransmitted over the connection */
+	u8	ca_state;	/* MTCP_CA_* */
+	u8	dupacks;	/* duplicate ACKs in a row */
+	struct sk_buff_head ooo_queue;	/* out-of-order segments, by sequence */
 	u16	mss;		/* effective send MSS */
 	u16	advmss;		/* MSS we announce */
 	u16	user_mss;	/* TCP_MAXSEG, 0: none */
@@ -198,6 +216,11 @@ enum mtcp_mib {
 	MTCP_MIB_ACKSKIPPEDCHALLENGE,	/* challenge ACKs rate-limited */
 	MTCP_MIB_ACKSKIPPEDSYNRECV,	/* SYN-ACK resends rate-limited */
 	MTCP_MIB_ACKSKIPPEDTIMEWAIT,	/* TIME_WAIT ACKs rate-limited */
+	MTCP_MIB_FASTRETRANS,		/* fast retransmits (3 duplicate ACKs) */
+	MTCP_MIB_TIMEOUTS,		/* retransmission timeouts on data */
+	MTCP_MIB_OFOQUEUE,		/* segments queued out of order */
+	MTCP_MIB_OFODROP,		/* out-of-order segments dropped (memory) */
+	MTCP_MIB_RCVQDROP,		/* in-order data dropped (memory) */
 	MTCP_MIB_NR
 };
 
@@ -274,6 +297,10 @@ void mtcp_send_active_rst(struct sock *sk, gfp_t gfp);
 void mtcp_send_fin(struct sock *sk);
 void mtcp_push(struct sock *sk);
 int mtcp_retransmit_head(struct sock *sk);
+void mtcp_write_wakeup(struct sock *sk);
+void mtcp_enter_loss(struct sock *sk);
+u32 mtcp_in_flight(const struct mini_sock *ms);
+void mtcp_init_cwnd(struct sock *sk);
 void mtcp_v4_send_reply(struct net *net, const struct sock *sk,
 			struct sk_buff *rxskb, u8 flags, u32 seq, u32 ack,
 			u16 window);

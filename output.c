@@ -145,8 +145,9 @@ static int mtcp_transmit(struct sock *sk, const struct sk_buff *data, u32 seq,
 	if (len)
 		skb_copy_bits(data, 0, skb_put(skb, len), len);
 
+	/* Never shrink the window: what we offered stays offered. */
 	if (!(flags & TCPHDR_RST))
-		ms->rcv_wnd = mtcp_select_window(sk);
+		ms->rcv_wnd = max_t(u32, mtcp_select_window(sk), ms->rcv_wnd);
 	mtcp_build_header(skb, inet->inet_sport, inet->inet_dport, seq,
 			  (flags & TCPHDR_ACK) ? ms->rcv_nxt : 0, flags,
 			  (flags & TCPHDR_RST) ? 0 : ms->rcv_wnd,
@@ -203,6 +204,8 @@ int mtcp_send_syn(struct sock *sk)
 	ms->write_seq = ms->iss;
 	ms->snd_wnd = MTCP_MSS_DEFAULT;
 	ms->rcv_nxt = 0;
+	ms->total_retrans = 0;
+	mtcp_init_cwnd(sk);
 	skb = mtcp_queue_ctl(sk, TCPHDR_SYN, sk->sk_allocation);
 	if (!skb)
 		return -ENOBUFS;
@@ -269,7 +272,158 @@ void mtcp_send_fin(struct sock *sk)
 	mtcp_push(sk);
 }
 
-/* Send what the peer's window allows of the unsent part of the write queue. */
+/* ------------------------------------------------- congestion window */
+
+/*
+ * Bytes in flight (RFC 5681 FlightSize).  After an RTO everything past
+ * rtx_nxt is taken as lost, as TCP marks it: only what was sent again
+ * since counts.
+ */
+u32 mtcp_in_flight(const struct mini_sock *ms)
+{
+	if (ms->ca_state == MTCP_CA_LOSS)
+		return ms->rtx_nxt - ms->snd_una;
+	return ms->snd_nxt - ms->snd_una;
+}
+
+/* A connection starts with an initial window of ten segments (RFC 6928). */
+void mtcp_init_cwnd(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	ms->snd_cwnd = MTCP_INIT_CWND;
+	ms->snd_cwnd_cnt = 0;
+	ms->snd_ssthresh = MTCP_INFINITE_SSTHRESH;
+	ms->ca_state = MTCP_CA_OPEN;
+	ms->dupacks = 0;
+	ms->lsndtime = 0;
+	ms->high_seq = ms->snd_una;
+	ms->rtx_nxt = ms->snd_nxt;
+}
+
+/*
+ * RFC 5681 §4.1: after an idle period longer than the RTO the ACK clock is
+ * gone; restart from no more than the initial window.
+ */
+static void mtcp_cwnd_restart(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	if (ms->lsndtime && ms->snd_una == ms->snd_nxt &&
+	    (s32)((u32)jiffies - ms->lsndtime) > (s32)inet_csk(sk)->icsk_rto)
+		ms->snd_cwnd = min(ms->snd_cwnd, MTCP_INIT_CWND);
+}
+
+/* What the congestion window still allows to send, in bytes. */
+static u32 mtcp_cwnd_room(const struct mini_sock *ms)
+{
+	u64 cwnd = (u64)ms->snd_cwnd * ms->mss;
+	u32 flight = mtcp_in_flight(ms);
+
+	return cwnd > flight ? min_t(u64, cwnd - flight, U32_MAX) : 0;
+}
+
+/*
+ * Split a write-queue skb so that its first @len bytes go out alone (the
+ * window or the congestion window allows no more), as tso_fragment() does.
+ * The tail keeps the FIN and the PSH; both halves stay on the queue.
+ */
+static int mtcp_fragment(struct sock *sk, struct sk_buff *skb, unsigned int len)
+{
+	struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb), *ncb;
+	unsigned int nlen = skb->len - len;
+	struct sk_buff *buff;
+
+	buff = alloc_skb(nlen, GFP_ATOMIC | __GFP_NOWARN);
+	if (!buff)
+		return -ENOMEM;
+	if (!sk_wmem_schedule(sk, buff->truesize)) {
+		kfree_skb(buff);
+		return -ENOMEM;
+	}
+	skb_copy_bits(skb, len, skb_put(buff, nlen), nlen);
+	ncb = MTCP_SKB_CB(buff);
+	*ncb = *cb;
+	ncb->seq = cb->seq + len;
+	cb->end_seq = ncb->seq;
+	cb->flags &= ~(TCPHDR_FIN | TCPHDR_PSH);
+	skb_trim(skb, len);
+	__skb_queue_after(&sk->sk_write_queue, skb, buff);
+	sk_wmem_queued_add(sk, buff->truesize);
+	sk_mem_charge(sk, buff->truesize);
+	return 0;
+}
+
+/*
+ * How much of @skb may go now: the peer's window and the congestion
+ * window, with sender-side silly window avoidance (RFC 9293 §3.8.6.2.1):
+ * a partial segment only if it is at least half the largest window the
+ * peer ever offered, or the whole rest.  0: nothing now.
+ */
+static unsigned int mtcp_send_limit(struct sock *sk, struct sk_buff *skb)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	u32 seq = MTCP_SKB_CB(skb)->seq;
+	u32 wnd_end = ms->snd_una + ms->snd_wnd;
+	u32 room = mtcp_cwnd_room(ms);
+	u32 limit;
+
+	if (!skb->len)			/* a bare FIN needs no window */
+		return room || ms->snd_una == ms->snd_nxt ? 1 : 0;
+	if (!after(wnd_end, seq))
+		return 0;
+	limit = min(wnd_end - seq, room);
+	if (limit >= skb->len)
+		return skb->len;
+	if (limit >= ms->mss || (limit && limit >= ms->max_window / 2))
+		return limit;
+	return 0;
+}
+
+/* Send one unsent skb, or as much of it as @limit allows. */
+static int mtcp_send_new(struct sock *sk, struct sk_buff *skb,
+			 unsigned int limit)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	int err;
+
+	if (skb->len && limit < skb->len) {
+		err = mtcp_fragment(sk, skb, limit);
+		if (err)
+			return err;
+	}
+	err = mtcp_transmit_skb(sk, skb);
+	if (err)
+		return err;
+	ms->snd_nxt = MTCP_SKB_CB(skb)->end_seq;
+	if (ms->ca_state != MTCP_CA_LOSS)
+		ms->rtx_nxt = ms->snd_nxt;
+	if (skb->len)
+		ms->lsndtime = jiffies;
+	if (!inet_csk(sk)->icsk_pending)
+		mtcp_reset_rto(sk);
+	return 0;
+}
+
+/* Resend @skb (loss recovery): count it, and take no RTT sample from it. */
+static int mtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
+{
+	int err;
+
+	MTCP_SKB_CB(skb)->sacked = 1;
+	err = mtcp_transmit_skb(sk, skb);
+	if (!err) {
+		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_RETRANSSEGS);
+		mtcp_sk(sk)->total_retrans++;
+	}
+	return err;
+}
+
+/*
+ * Send what the windows allow: after an RTO first the segments from
+ * rtx_nxt on again (go-back-N, as the congestion window grows back),
+ * then the unsent part of the write queue, split to the windows.
+ */
 void mtcp_push(struct sock *sk)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
@@ -279,21 +433,27 @@ void mtcp_push(struct sock *sk)
 	if ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_SYN_SENT | TCPF_SYN_RECV |
 				   TCPF_LISTEN))
 		return;
+	mtcp_cwnd_restart(sk);
 
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+		unsigned int limit;
 
-		if (before(cb->seq, ms->snd_nxt))
-			continue;		/* in flight */
-		/* A bare FIN needs no window; data does. */
-		if (skb->len &&
-		    after(cb->seq + skb->len, ms->snd_una + ms->snd_wnd))
+		if (before(cb->seq, ms->snd_nxt)) {
+			/* Sent before: resend only in go-back-N. */
+			if (ms->ca_state != MTCP_CA_LOSS ||
+			    !after(cb->end_seq, ms->rtx_nxt))
+				continue;
+			if (!mtcp_cwnd_room(ms) || mtcp_retransmit_skb(sk, skb))
+				break;
+			ms->rtx_nxt = cb->end_seq;
+			continue;
+		}
+		if (ms->ca_state == MTCP_CA_LOSS && before(ms->rtx_nxt, ms->snd_nxt))
+			break;		/* the resends come first */
+		limit = mtcp_send_limit(sk, skb);
+		if (!limit || mtcp_send_new(sk, skb, limit))
 			break;
-		if (mtcp_transmit_skb(sk, skb))
-			break;
-		ms->snd_nxt = cb->end_seq;
-		if (!icsk->icsk_pending)
-			mtcp_reset_rto(sk);
 	}
 
 	/* Data waits on a closed window: probe it from the timer. */
@@ -302,18 +462,61 @@ void mtcp_push(struct sock *sk)
 		mtcp_reset_rto(sk);
 }
 
-/* Retransmit the oldest unacknowledged skb (on RTO). */
+/*
+ * The probe timer's turn (nothing in flight, data waits): send what the
+ * window allows even below the silly-window threshold, as
+ * tcp_write_wakeup() does; 0 when the window is closed (then probe).
+ */
+void mtcp_write_wakeup(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct sk_buff *skb;
+	u32 wnd_end = ms->snd_una + ms->snd_wnd;
+
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+
+		if (before(cb->seq, ms->snd_nxt))
+			continue;
+		if (skb->len && !after(wnd_end, cb->seq))
+			return;
+		mtcp_send_new(sk, skb, skb->len ? min(wnd_end - cb->seq, skb->len) : 1);
+		return;
+	}
+}
+
+/*
+ * RTO on data (RFC 5681 §3.1, RFC 6298 §5): halve ssthresh (once per
+ * episode), one segment of window, and go back to SND.UNA.
+ */
+void mtcp_enter_loss(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	if (ms->ca_state != MTCP_CA_LOSS)
+		ms->snd_ssthresh = max(mtcp_in_flight(ms) / ms->mss / 2, 2U);
+	ms->snd_cwnd = 1;
+	ms->snd_cwnd_cnt = 0;
+	ms->ca_state = MTCP_CA_LOSS;
+	ms->high_seq = ms->snd_nxt;
+	ms->rtx_nxt = ms->snd_una;
+	ms->dupacks = 0;
+	MTCP_INC_STATS(sock_net(sk), MTCP_MIB_TIMEOUTS);
+}
+
+/* Retransmit the oldest unacknowledged skb (RTO, fast retransmit). */
 int mtcp_retransmit_head(struct sock *sk)
 {
+	struct mini_sock *ms = mtcp_sk(sk);
 	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
 	int err;
 
-	if (!skb || !before(MTCP_SKB_CB(skb)->seq, mtcp_sk(sk)->snd_nxt))
+	if (!skb || !before(MTCP_SKB_CB(skb)->seq, ms->snd_nxt))
 		return -EAGAIN;
-	MTCP_SKB_CB(skb)->sacked = 1;
-	err = mtcp_transmit_skb(sk, skb);
-	if (!err)
-		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_RETRANSSEGS);
+	err = mtcp_retransmit_skb(sk, skb);
+	if (!err && ms->ca_state == MTCP_CA_LOSS &&
+	    after(MTCP_SKB_CB(skb)->end_seq, ms->rtx_nxt))
+		ms->rtx_nxt = MTCP_SKB_CB(skb)->end_seq;
 	return err;
 }
 

@@ -34,6 +34,11 @@ const char *const mtcp_mib_names[MTCP_MIB_NR] = {
 	[MTCP_MIB_ACKSKIPPEDCHALLENGE]	= "ACKSkippedChallenge",
 	[MTCP_MIB_ACKSKIPPEDSYNRECV]	= "ACKSkippedSynRecv",
 	[MTCP_MIB_ACKSKIPPEDTIMEWAIT]	= "ACKSkippedTimeWait",
+	[MTCP_MIB_FASTRETRANS]		= "FastRetrans",
+	[MTCP_MIB_TIMEOUTS]		= "Timeouts",
+	[MTCP_MIB_OFOQUEUE]		= "OFOQueue",
+	[MTCP_MIB_OFODROP]		= "OFODrop",
+	[MTCP_MIB_RCVQDROP]		= "RcvQDrop",
 };
 
 static int mtcp_stat_show(struct seq_file *seq, void *v)

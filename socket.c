@@ -350,6 +350,7 @@ static void mtcp_close(struct sock *sk, long timeout)
 			data_was_unread = true;
 		__kfree_skb(skb);
 	}
+	__skb_queue_purge(&mtcp_sk(sk)->ooo_queue);
 
 	if (sk->sk_state == TCP_CLOSE) {
 		/* Nothing to tell anyone. */
@@ -425,6 +426,7 @@ static int mtcp_disconnect(struct sock *sk, int flags)
 	inet_csk_clear_xmit_timers(sk);
 	inet_csk_delete_keepalive_timer(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
+	__skb_queue_purge(&ms->ooo_queue);
 	mtcp_purge_write_queue(sk);
 	inet->inet_dport = 0;
 	inet_bhash2_reset_saddr(sk);
@@ -843,8 +845,10 @@ static void mtcp_get_info(struct sock *sk, struct tcp_info *info)
 		info->tcpi_sacked = READ_ONCE(sk->sk_max_ack_backlog);
 		return;
 	}
-	info->tcpi_ca_state = 0;
+	info->tcpi_ca_state = ms->ca_state;
 	info->tcpi_retransmits = icsk->icsk_retransmits;
+	info->tcpi_total_retrans = ms->total_retrans;
+	info->tcpi_snd_ssthresh = ms->snd_ssthresh;
 	info->tcpi_backoff = icsk->icsk_backoff;
 	info->tcpi_rto = jiffies_to_usecs(icsk->icsk_rto);
 	info->tcpi_snd_mss = ms->mss;
@@ -853,7 +857,7 @@ static void mtcp_get_info(struct sock *sk, struct tcp_info *info)
 	info->tcpi_unacked = ms->snd_nxt - ms->snd_una;
 	info->tcpi_rtt = ms->srtt_us >> 3;
 	info->tcpi_rttvar = ms->rttvar_us >> 2;
-	info->tcpi_snd_cwnd = 0;
+	info->tcpi_snd_cwnd = ms->snd_cwnd;
 	info->tcpi_rcv_space = ms->rcv_wnd;
 	info->tcpi_snd_wnd = ms->snd_wnd;
 	info->tcpi_notsent_bytes = ms->write_seq - ms->snd_nxt;
@@ -967,8 +971,11 @@ static int mtcp_init_sock(struct sock *sk)
 	struct mini_sock *ms = mtcp_sk(sk);
 
 	mtcp_init_xmit_timers(sk);
+	skb_queue_head_init(&ms->ooo_queue);
 	icsk->icsk_rto = MTCP_TIMEOUT_INIT;
 	ms->mss = MTCP_MSS_DEFAULT;
+	ms->snd_cwnd = MTCP_INIT_CWND;
+	ms->snd_ssthresh = MTCP_INFINITE_SSTHRESH;
 	ms->advmss = MTCP_MSS_DEFAULT;
 	sk->sk_state = TCP_CLOSE;
 	sk->sk_write_space = mtcp_write_space;
@@ -989,6 +996,7 @@ static void mtcp_destroy_sock(struct sock *sk)
 	inet_csk_delete_keepalive_timer(sk);
 	mtcp_purge_write_queue(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
+	__skb_queue_purge(&mtcp_sk(sk)->ooo_queue);
 	if (inet_csk(sk)->icsk_bind_hash)
 		inet_put_port(sk);
 }

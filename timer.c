@@ -65,6 +65,8 @@ static void mtcp_probe_timer(struct sock *sk)
 	}
 	icsk->icsk_probes_out++;
 	mtcp_push(sk);
+	if (ms->snd_una == ms->snd_nxt)
+		mtcp_write_wakeup(sk);	/* what a small window allows */
 	if (ms->snd_una != ms->snd_nxt)
 		return;		/* data went out: the RTO runs now */
 	mtcp_send_probe(sk);
@@ -94,6 +96,9 @@ static void mtcp_retransmit_timer(struct sock *sk)
 		return;
 	}
 
+	/* Data or FIN: the congestion window's answer, then go-back-N. */
+	if (!((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV)))
+		mtcp_enter_loss(sk);
 	mtcp_retransmit_head(sk);
 	icsk->icsk_retransmits++;
 	icsk->icsk_backoff++;
