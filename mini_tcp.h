@@ -225,6 +225,7 @@ static inline struct mtcp_net *mtcp_pernet(const struct net *net)
 	this_cpu_inc(mtcp_pernet(net)->mib->mibs[field])
 
 /* socket.c */
+extern long sysctl_mtcp_mem[3];
 void mtcp_mem_init(void);
 void mtcp_set_state(struct sock *sk, int state);
 void mtcp_done(struct sock *sk);

@@ -27,7 +27,7 @@ static DEFINE_PER_CPU(unsigned int, mtcp_orphan_count);
  */
 static atomic_long_t mtcp_memory_allocated;
 static DEFINE_PER_CPU(int, mtcp_memory_per_cpu_fw_alloc);
-static long sysctl_mtcp_mem[3];	/* pages: min, pressure, max */
+long sysctl_mtcp_mem[3];	/* pages: min, pressure, max (net.mini_tcp.mem) */
 
 void mtcp_mem_init(void)
 {
