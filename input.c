@@ -221,8 +221,14 @@ static bool mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked)
 	trim = ms->rcv_nxt - cb->seq;
 	if (!pskb_pull(skb, hlen + trim))
 		return false;
-	/* Charged to the socket (and its cgroup) from here to recvmsg(). */
-	if (!sk_rmem_schedule(sk, skb, skb->truesize)) {
+	/*
+	 * Charged to the socket (and its cgroup) from here to recvmsg().
+	 * Over the limits, as TCP: an empty receive queue still takes one
+	 * skb, or a reader could wait forever on memory other sockets hold.
+	 */
+	if (skb_queue_empty(&sk->sk_receive_queue)) {
+		mtcp_forced_mem_schedule(sk, skb->truesize, SK_MEM_RECV);
+	} else if (!sk_rmem_schedule(sk, skb, skb->truesize)) {
 		atomic_inc(&sk->sk_drops);
 		mtcp_send_ack(sk);
 		*acked = true;

@@ -124,6 +124,20 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.mode		= 0644,
 		.proc_handler	= proc_doulongvec_minmax,
 	},
+	{
+		.procname	= "rmem",
+		.maxlen		= sizeof(sysctl_mtcp_rmem),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "wmem",
+		.maxlen		= sizeof(sysctl_mtcp_wmem),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ONE,
+	},
 	{ }
 };
 
@@ -138,12 +152,13 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 	/*
 	 * The memory limits are module-wide, as TCP's tcp_mem is: the
 	 * protocol's memory_allocated they bound is one counter for every
-	 * namespace.  (TCP's tcp_rmem/tcp_wmem are per namespace, found
+	 * namespace, and rmem/wmem reach the core through proto.sysctl_rmem
+	 * and sysctl_wmem.  (TCP's tcp_rmem/tcp_wmem are per namespace, found
 	 * through proto.sysctl_rmem_offset into struct net; a module has no
 	 * room in struct net.)  Shown in every namespace, writable only from
 	 * the initial one: a container must not raise the host's limits.
 	 */
-	void *global[] = { sysctl_mtcp_mem };
+	void *global[] = { sysctl_mtcp_mem, sysctl_mtcp_rmem, sysctl_mtcp_wmem };
 	struct ctl_table *table;
 	unsigned int i;
 

@@ -29,6 +29,8 @@ const char *const mtcp_mib_names[MTCP_MIB_NR] = {
 	[MTCP_MIB_TIMEWAITKILLED]	= "TWKilled",
 	[MTCP_MIB_ABORTONDATA]		= "AbortOnData",
 	[MTCP_MIB_ABORTONTIMEOUT]	= "AbortOnTimeout",
+	[MTCP_MIB_MEMORYPRESSURES]	= "MemoryPressures",
+	[MTCP_MIB_MEMORYPRESSURESCHRONO] = "MemoryPressuresChrono",
 };
 
 static int mtcp_stat_show(struct seq_file *seq, void *v)

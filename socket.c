@@ -29,6 +29,19 @@ static atomic_long_t mtcp_memory_allocated;
 static DEFINE_PER_CPU(int, mtcp_memory_per_cpu_fw_alloc);
 long sysctl_mtcp_mem[3];	/* pages: min, pressure, max (net.mini_tcp.mem) */
 
+/*
+ * Bytes, as tcp_rmem/tcp_wmem: [0] is what every socket may still queue
+ * while the protocol is under pressure (read by the core's
+ * __sk_mem_raise_allocated()); [1] and [2] keep TCP's shape for tools and
+ * people but size nothing here (see README): buffers start at
+ * net.core.rmem_default/wmem_default and are not tuned.
+ */
+int sysctl_mtcp_rmem[3] = { 4 * 1024, 128 * 1024, 6 * 1024 * 1024 };
+int sysctl_mtcp_wmem[3] = { 4 * 1024, 16 * 1024, 4 * 1024 * 1024 };
+
+/* jiffies when the pressure began (never 0), or 0: none. */
+static unsigned long mtcp_memory_pressure;
+
 void mtcp_mem_init(void)
 {
 	unsigned long limit = max(nr_free_buffer_pages() / 16, 128UL);
@@ -36,6 +49,39 @@ void mtcp_mem_init(void)
 	sysctl_mtcp_mem[0] = limit / 4 * 3;
 	sysctl_mtcp_mem[1] = limit;
 	sysctl_mtcp_mem[2] = sysctl_mtcp_mem[0] * 2;
+
+	/* As tcp_init(): no socket more than 1/128 of memory. */
+	limit = nr_free_buffer_pages() << (PAGE_SHIFT - 7);
+	sysctl_mtcp_wmem[2] = max(64UL * 1024, min(4UL * 1024 * 1024, limit));
+	sysctl_mtcp_rmem[2] = max(128UL * 1024, min(6UL * 1024 * 1024, limit));
+}
+
+/*
+ * The core calls these when the protocol's memory passes mem[1] and when
+ * it falls below mem[0] again, from any context (softirq too): count the
+ * episodes and their length, as TCP's MemoryPressures counters.
+ */
+static void mtcp_enter_memory_pressure(struct sock *sk)
+{
+	unsigned long val;
+
+	if (READ_ONCE(mtcp_memory_pressure))
+		return;
+	val = jiffies ? : -1UL;
+	if (!cmpxchg(&mtcp_memory_pressure, 0, val))
+		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_MEMORYPRESSURES);
+}
+
+static void mtcp_leave_memory_pressure(struct sock *sk)
+{
+	unsigned long val;
+
+	if (!READ_ONCE(mtcp_memory_pressure))
+		return;
+	val = xchg(&mtcp_memory_pressure, 0);
+	if (val)
+		MTCP_ADD_STATS(sock_net(sk), MTCP_MIB_MEMORYPRESSURESCHRONO,
+			       jiffies_to_msecs(jiffies - val));
 }
 
 /*
@@ -106,16 +152,20 @@ static void mtcp_report_error(struct sock *sk, int err)
  * Called with the socket locked.  After MTCP_ACT_DESTROY or
  * MTCP_ACT_TIME_WAIT an orphan may be gone: the caller must not touch sk
  * beyond its state (a reference keeps the memory valid, not the socket).
+ *
+ * Returns 0, or the error of a SYN that could not be queued (no memory):
+ * connect() undoes the transition and fails with it, as TCP's does.
  */
-void mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
+int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 {
 	unsigned int a = t.actions;
+	int err = 0;
 
 	if (t.next != TCP_CLOSE && t.next != TCP_TIME_WAIT)
 		mtcp_set_state(sk, t.next);
 
 	if (a & MTCP_ACT_SEND_SYN)
-		mtcp_send_syn(sk);
+		err = mtcp_send_syn(sk);
 	if (a & MTCP_ACT_SEND_SYNACK)
 		mtcp_send_synack(sk);
 	if (a & MTCP_ACT_SEND_FIN)
@@ -155,6 +205,7 @@ void mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 		mtcp_time_wait(sk, old);
 	else if (a & MTCP_ACT_DESTROY)
 		mtcp_done(sk);
+	return err;
 }
 
 /*
@@ -253,8 +304,10 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 				 inet->inet_sport, usin->sin_port);
 	atomic_set(&inet->inet_id, get_random_u16());
 
-	/* The rest of CLOSED + CONNECT: send the SYN. */
-	mtcp_fsm_run(sk, TCP_CLOSE, t);
+	/* The rest of CLOSED + CONNECT: send the SYN (-ENOBUFS without one). */
+	err = mtcp_fsm_run(sk, TCP_CLOSE, t);
+	if (err)
+		goto failure;
 	MTCP_INC_STATS(net, MTCP_MIB_ACTIVEOPENS);
 	return 0;
 
@@ -444,16 +497,23 @@ static bool mtcp_can_append(struct sock *sk, struct sk_buff *skb, int goal)
 	       skb->len < goal && skb_tailroom(skb) > 0;
 }
 
+/*
+ * A new skb for @goal bytes, charged as it is queued.  Allocate first,
+ * then schedule what it really takes: skb->truesize includes the
+ * allocator's rounding, which SKB_TRUESIZE(goal) does not know.
+ */
 static struct sk_buff *mtcp_new_data_skb(struct sock *sk, int goal)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	struct sk_buff *skb;
 
-	if (!sk_wmem_schedule(sk, SKB_TRUESIZE(goal)))
-		return NULL;
-	skb = alloc_skb(goal, sk->sk_allocation);
+	skb = alloc_skb(goal, sk->sk_allocation | __GFP_NOWARN);
 	if (!skb)
 		return NULL;
+	if (!sk_wmem_schedule(sk, skb->truesize)) {
+		__kfree_skb(skb);
+		return NULL;
+	}
 	MTCP_SKB_CB(skb)->seq = ms->write_seq;
 	MTCP_SKB_CB(skb)->end_seq = ms->write_seq;
 	MTCP_SKB_CB(skb)->flags = TCPHDR_ACK;
@@ -1049,6 +1109,11 @@ struct proto mtcp_prot = {
 	.memory_allocated	= &mtcp_memory_allocated,
 	.per_cpu_fw_alloc	= &mtcp_memory_per_cpu_fw_alloc,
 	.sysctl_mem		= sysctl_mtcp_mem,
+	.sysctl_rmem		= sysctl_mtcp_rmem,
+	.sysctl_wmem		= sysctl_mtcp_wmem,
+	.memory_pressure	= &mtcp_memory_pressure,
+	.enter_memory_pressure	= mtcp_enter_memory_pressure,
+	.leave_memory_pressure	= mtcp_leave_memory_pressure,
 	.no_autobind		= true,
 	.max_header		= MTCP_MAX_HEADER,
 	.obj_size		= sizeof(struct mini_sock),

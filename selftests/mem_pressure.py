@@ -79,7 +79,7 @@ def proto_line():
     for line in open("/proc/net/protocols"):
         f = line.split()
         if f and f[0] == PNAME:
-            return int(f[3]), f[5]
+            return int(f[3]), f[4]
     raise Fail("no %s line in /proc/net/protocols" % PNAME)
 
 
