@@ -406,12 +406,20 @@ adjudge_to_death:
 	state = sk->sk_state;
 	sock_hold(sk);
 	sock_orphan(sk);
+	/*
+	 * Count the orphan while we still own the socket.  The backlog that
+	 * release_sock() processes, or a softirq right after it, may destroy
+	 * the socket, and inet_csk_destroy_sock() uncounts it: counting after
+	 * that would let the count go below zero.  TCP counts after
+	 * __release_sock() under the spinlock, which a module cannot call
+	 * (not exported); counting first, under the owner lock, is as good.
+	 */
+	this_cpu_inc(mtcp_orphan_count);
 	release_sock(sk);
 
 	/* Now the socket is an orphan: only softirq and timers touch it. */
 	local_bh_disable();
 	bh_lock_sock(sk);
-	this_cpu_inc(mtcp_orphan_count);
 
 	/* Did a segment in the backlog close it while we released? */
 	if (state != TCP_CLOSE && sk->sk_state == TCP_CLOSE)
