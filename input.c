@@ -520,8 +520,14 @@ static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
 		return queued ? MTCP_DATA_OOO : MTCP_DATA_NONE;
 	}
 
-	/* Charged to the socket (and its cgroup) from here to recvmsg(). */
-	if (!sk_rmem_schedule(sk, skb, skb->truesize)) {
+	/*
+	 * Charged to the socket (and its cgroup) from here to recvmsg().
+	 * Over the limits, as TCP: an empty receive queue still takes one
+	 * skb, or a reader could wait forever on memory other sockets hold.
+	 */
+	if (skb_queue_empty(&sk->sk_receive_queue)) {
+		mtcp_forced_mem_schedule(sk, skb->truesize, SK_MEM_RECV);
+	} else if (!sk_rmem_schedule(sk, skb, skb->truesize)) {
 		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_RCVQDROP);
 		atomic_inc(&sk->sk_drops);
 		goto ack;

@@ -135,6 +135,27 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.proc_handler	= proc_dointvec_minmax,
 		.extra1		= SYSCTL_ZERO,
 	},
+	/* Module-wide from here on: see mtcp_sysctl_init_net(). */
+	{
+		.procname	= "mem",
+		.maxlen		= sizeof(sysctl_mtcp_mem),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_minmax,
+	},
+	{
+		.procname	= "rmem",
+		.maxlen		= sizeof(sysctl_mtcp_rmem),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "wmem",
+		.maxlen		= sizeof(sysctl_mtcp_wmem),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ONE,
+	},
 	{ }
 };
 
@@ -147,10 +168,21 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 		&mn->sysctl_fin_timeout, &mn->sysctl_tw_timeout,
 		&mn->sysctl_invalid_ratelimit, &mn->sysctl_challenge_ack_limit,
 	};
+	/*
+	 * The memory limits are module-wide, as TCP's tcp_mem is: the
+	 * protocol's memory_allocated they bound is one counter for every
+	 * namespace, and rmem/wmem reach the core through proto.sysctl_rmem
+	 * and sysctl_wmem.  (TCP's tcp_rmem/tcp_wmem are per namespace, found
+	 * through proto.sysctl_rmem_offset into struct net; a module has no
+	 * room in struct net.)  Shown in every namespace, writable only from
+	 * the initial one: a container must not raise the host's limits.
+	 */
+	void *global[] = { sysctl_mtcp_mem, sysctl_mtcp_rmem, sysctl_mtcp_wmem };
 	struct ctl_table *table;
 	unsigned int i;
 
-	BUILD_BUG_ON(ARRAY_SIZE(data) != ARRAY_SIZE(mtcp_sysctl_template) - 1);
+	BUILD_BUG_ON(ARRAY_SIZE(data) + ARRAY_SIZE(global) !=
+		     ARRAY_SIZE(mtcp_sysctl_template) - 1);
 
 	table = kmemdup(mtcp_sysctl_template, sizeof(mtcp_sysctl_template),
 			GFP_KERNEL);
@@ -158,6 +190,13 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 		return -ENOMEM;
 	for (i = 0; i < ARRAY_SIZE(data); i++)
 		table[i].data = data[i];
+	for (i = 0; i < ARRAY_SIZE(global); i++) {
+		struct ctl_table *t = &table[ARRAY_SIZE(data) + i];
+
+		t->data = global[i];
+		if (!net_eq(net, &init_net))
+			t->mode = 0444;
+	}
 
 	mn->sysctl_hdr = register_net_sysctl(net, "net/mini_tcp", table);
 	if (!mn->sysctl_hdr) {

@@ -43,6 +43,8 @@
 #define MTCP_TIMEOUT_INIT	((unsigned int)HZ)	/* RFC 6298 initial RTO */
 #define MTCP_RTO_MIN		((unsigned int)(HZ / 5))
 #define MTCP_RTO_MAX		((unsigned int)(120 * HZ))
+/* Retry after an allocation failure, as TCP's TCP_RESOURCE_PROBE_INTERVAL. */
+#define MTCP_RESOURCE_PROBE	((unsigned int)(HZ / 2))
 
 /* Congestion control states, as TCP_CA_*: the values TCP_INFO reports. */
 #define MTCP_CA_OPEN		0
@@ -129,7 +131,9 @@ static inline struct mini_sock *mtcp_sk(const struct sock *sk)
 
 /*
  * Queue an skb on the write queue, charged to the socket as TCP's are
- * (mtcp_wqueue_free() returns the charge when it is acknowledged).
+ * (mtcp_wqueue_free() returns the charge when it is acknowledged).  The
+ * caller scheduled skb->truesize: sk_wmem_schedule(), or
+ * mtcp_forced_mem_schedule() for what must go out whatever the limits.
  */
 static inline void mtcp_wqueue_tail(struct sock *sk, struct sk_buff *skb)
 {
@@ -144,6 +148,26 @@ static inline void mtcp_wqueue_free(struct sock *sk, struct sk_buff *skb)
 	sk_wmem_queued_add(sk, -skb->truesize);
 	sk_mem_uncharge(sk, skb->truesize);
 	__kfree_skb(skb);
+}
+
+/*
+ * Make room for a charge of @size that must succeed over the memory
+ * limits: a SYN or FIN (or connect() and close() would never finish), and
+ * a receive skb on an empty receive queue (or a connection could stall
+ * for good while other sockets hold the memory).  TCP forces these with
+ * sk_forced_mem_schedule(), which a module cannot call: it is not
+ * exported, nor is the memory cgroup charge it makes with __GFP_NOFAIL,
+ * and sk_memory_allocated_add() reads the unexported sysctl_mem_pcpu_rsv.
+ * So: schedule what the limits allow; if they refuse, the charge that
+ * follows takes sk_forward_alloc below zero: a debt of an skb or two (a
+ * SYN or FIN, a received skb), which the socket's next schedule pays to
+ * the protocol's (and the cgroup's) counters, or freeing the skb cancels.
+ * Charges and uncharges stay paired, so sk_forward_alloc ends at zero.
+ */
+static inline void mtcp_forced_mem_schedule(struct sock *sk, int size, int kind)
+{
+	if (size > sk->sk_forward_alloc)
+		__sk_mem_schedule(sk, size - sk->sk_forward_alloc, kind);
 }
 
 static inline int mtcp_keepalive_time(const struct mini_sock *ms)
@@ -221,6 +245,8 @@ enum mtcp_mib {
 	MTCP_MIB_OFOQUEUE,		/* segments queued out of order */
 	MTCP_MIB_OFODROP,		/* out-of-order segments dropped (memory) */
 	MTCP_MIB_RCVQDROP,		/* in-order data dropped (memory) */
+	MTCP_MIB_MEMORYPRESSURES,	/* times the protocol entered pressure */
+	MTCP_MIB_MEMORYPRESSURESCHRONO,	/* milliseconds it spent in pressure */
 	MTCP_MIB_NR
 };
 
@@ -261,13 +287,18 @@ static inline struct mtcp_net *mtcp_pernet(const struct net *net)
 
 #define MTCP_INC_STATS(net, field) \
 	this_cpu_inc(mtcp_pernet(net)->mib->mibs[field])
+#define MTCP_ADD_STATS(net, field, val) \
+	this_cpu_add(mtcp_pernet(net)->mib->mibs[field], val)
 
 /* socket.c */
+extern long sysctl_mtcp_mem[3];
+extern int sysctl_mtcp_rmem[3];
+extern int sysctl_mtcp_wmem[3];
 void mtcp_mem_init(void);
 void mtcp_set_state(struct sock *sk, int state);
 void mtcp_done(struct sock *sk);
 int mtcp_fsm_event(struct sock *sk, enum mtcp_event ev);
-void mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t);
+int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t);
 extern const struct proto_ops mtcp_stream_ops;
 extern struct request_sock_ops mtcp_request_sock_ops;
 extern struct timewait_sock_ops mtcp_timewait_sock_ops;

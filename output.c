@@ -175,10 +175,11 @@ static int mtcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 	return mtcp_transmit(sk, skb, MTCP_SKB_CB(skb)->seq, flags, GFP_ATOMIC);
 }
 
+/* Queue a bare SYN or FIN: charged even over the memory limits. */
 static struct sk_buff *mtcp_queue_ctl(struct sock *sk, u8 flags, gfp_t gfp)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
-	struct sk_buff *skb = alloc_skb(0, gfp);
+	struct sk_buff *skb = alloc_skb(0, gfp | __GFP_NOWARN);
 
 	if (!skb)
 		return NULL;
@@ -186,8 +187,7 @@ static struct sk_buff *mtcp_queue_ctl(struct sock *sk, u8 flags, gfp_t gfp)
 	MTCP_SKB_CB(skb)->end_seq = ms->write_seq + 1;
 	MTCP_SKB_CB(skb)->flags = flags;
 	MTCP_SKB_CB(skb)->sacked = 0;
-	/* A SYN or FIN must go out even over the limit: schedule, then charge. */
-	sk_wmem_schedule(sk, skb->truesize);
+	mtcp_forced_mem_schedule(sk, skb->truesize, SK_MEM_SEND);
 	mtcp_wqueue_tail(sk, skb);
 	ms->write_seq++;
 	return skb;
@@ -252,7 +252,13 @@ void mtcp_send_active_rst(struct sock *sk, gfp_t gfp)
 	mtcp_transmit(sk, NULL, mtcp_sk(sk)->snd_nxt, TCPHDR_RST | TCPHDR_ACK, gfp);
 }
 
-/* Queue our FIN behind the data, on the last unsent skb if there is one. */
+/*
+ * Queue our FIN behind the data, on the last unsent skb if there is one.
+ * The state machine has already moved on (FIN_WAIT_1, LAST_ACK): if not
+ * even a bare skb can be allocated, the retransmission timer tries again
+ * (mtcp_fin_due(), timer.c) rather than leave the connection waiting for
+ * a FIN that never comes.
+ */
 void mtcp_send_fin(struct sock *sk)
 {
 	struct sk_buff *tail = skb_peek_tail(&sk->sk_write_queue);
@@ -266,6 +272,10 @@ void mtcp_send_fin(struct sock *sk)
 		MTCP_SKB_CB(tail)->end_seq++;
 		ms->write_seq++;
 	} else if (!mtcp_queue_ctl(sk, TCPHDR_FIN | TCPHDR_ACK, gfp_any())) {
+		if (!inet_csk(sk)->icsk_pending)
+			inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS,
+						  MTCP_RESOURCE_PROBE,
+						  MTCP_RTO_MAX);
 		return;
 	}
 	ms->fin_queued = 1;

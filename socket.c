@@ -27,7 +27,20 @@ static DEFINE_PER_CPU(unsigned int, mtcp_orphan_count);
  */
 static atomic_long_t mtcp_memory_allocated;
 static DEFINE_PER_CPU(int, mtcp_memory_per_cpu_fw_alloc);
-static long sysctl_mtcp_mem[3];	/* pages: min, pressure, max */
+long sysctl_mtcp_mem[3];	/* pages: min, pressure, max (net.mini_tcp.mem) */
+
+/*
+ * Bytes, as tcp_rmem/tcp_wmem: [0] is what every socket may still queue
+ * while the protocol is under pressure (read by the core's
+ * __sk_mem_raise_allocated()); [1] and [2] keep TCP's shape for tools and
+ * people but size nothing here (see README): buffers start at
+ * net.core.rmem_default/wmem_default and are not tuned.
+ */
+int sysctl_mtcp_rmem[3] = { 4 * 1024, 128 * 1024, 6 * 1024 * 1024 };
+int sysctl_mtcp_wmem[3] = { 4 * 1024, 16 * 1024, 4 * 1024 * 1024 };
+
+/* jiffies when the pressure began (never 0), or 0: none. */
+static unsigned long mtcp_memory_pressure;
 
 void mtcp_mem_init(void)
 {
@@ -36,6 +49,39 @@ void mtcp_mem_init(void)
 	sysctl_mtcp_mem[0] = limit / 4 * 3;
 	sysctl_mtcp_mem[1] = limit;
 	sysctl_mtcp_mem[2] = sysctl_mtcp_mem[0] * 2;
+
+	/* As tcp_init(): no socket more than 1/128 of memory. */
+	limit = nr_free_buffer_pages() << (PAGE_SHIFT - 7);
+	sysctl_mtcp_wmem[2] = max(64UL * 1024, min(4UL * 1024 * 1024, limit));
+	sysctl_mtcp_rmem[2] = max(128UL * 1024, min(6UL * 1024 * 1024, limit));
+}
+
+/*
+ * The core calls these when the protocol's memory passes mem[1] and when
+ * it falls below mem[0] again, from any context (softirq too): count the
+ * episodes and their length, as TCP's MemoryPressures counters.
+ */
+static void mtcp_enter_memory_pressure(struct sock *sk)
+{
+	unsigned long val;
+
+	if (READ_ONCE(mtcp_memory_pressure))
+		return;
+	val = jiffies ? : -1UL;
+	if (!cmpxchg(&mtcp_memory_pressure, 0, val))
+		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_MEMORYPRESSURES);
+}
+
+static void mtcp_leave_memory_pressure(struct sock *sk)
+{
+	unsigned long val;
+
+	if (!READ_ONCE(mtcp_memory_pressure))
+		return;
+	val = xchg(&mtcp_memory_pressure, 0);
+	if (val)
+		MTCP_ADD_STATS(sock_net(sk), MTCP_MIB_MEMORYPRESSURESCHRONO,
+			       jiffies_to_msecs(jiffies - val));
 }
 
 /*
@@ -112,16 +158,20 @@ static void mtcp_report_error(struct sock *sk, int err)
  * Called with the socket locked.  After MTCP_ACT_DESTROY or
  * MTCP_ACT_TIME_WAIT an orphan may be gone: the caller must not touch sk
  * beyond its state (a reference keeps the memory valid, not the socket).
+ *
+ * Returns 0, or the error of a SYN that could not be queued (no memory):
+ * connect() undoes the transition and fails with it, as TCP's does.
  */
-void mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
+int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 {
 	unsigned int a = t.actions;
+	int err = 0;
 
 	if (t.next != TCP_CLOSE && t.next != TCP_TIME_WAIT)
 		mtcp_set_state(sk, t.next);
 
 	if (a & MTCP_ACT_SEND_SYN)
-		mtcp_send_syn(sk);
+		err = mtcp_send_syn(sk);
 	if (a & MTCP_ACT_SEND_SYNACK)
 		mtcp_send_synack(sk);
 	if (a & MTCP_ACT_SEND_FIN)
@@ -163,6 +213,7 @@ void mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 		mtcp_time_wait(sk, old);
 	else if (a & MTCP_ACT_DESTROY)
 		mtcp_done(sk);
+	return err;
 }
 
 /*
@@ -269,8 +320,10 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 				  inet->inet_sport, usin->sin_port);
 	atomic_set(&inet->inet_id, get_random_u16());
 
-	/* The rest of CLOSED + CONNECT: send the SYN. */
-	mtcp_fsm_run(sk, TCP_CLOSE, t);
+	/* The rest of CLOSED + CONNECT: send the SYN (-ENOBUFS without one). */
+	err = mtcp_fsm_run(sk, TCP_CLOSE, t);
+	if (err)
+		goto failure;
 	MTCP_INC_STATS(net, MTCP_MIB_ACTIVEOPENS);
 	return 0;
 
@@ -370,12 +423,20 @@ adjudge_to_death:
 	state = sk->sk_state;
 	sock_hold(sk);
 	sock_orphan(sk);
+	/*
+	 * Count the orphan while we still own the socket.  The backlog that
+	 * release_sock() processes, or a softirq right after it, may destroy
+	 * the socket, and inet_csk_destroy_sock() uncounts it: counting after
+	 * that would let the count go below zero.  TCP counts after
+	 * __release_sock() under the spinlock, which a module cannot call
+	 * (not exported); counting first, under the owner lock, is as good.
+	 */
+	this_cpu_inc(mtcp_orphan_count);
 	release_sock(sk);
 
 	/* Now the socket is an orphan: only softirq and timers touch it. */
 	local_bh_disable();
 	bh_lock_sock(sk);
-	this_cpu_inc(mtcp_orphan_count);
 
 	/* Did a segment in the backlog close it while we released? */
 	if (state != TCP_CLOSE && sk->sk_state == TCP_CLOSE)
@@ -463,16 +524,23 @@ static bool mtcp_can_append(struct sock *sk, struct sk_buff *skb, int goal)
 	       skb->len < goal && skb_tailroom(skb) > 0;
 }
 
+/*
+ * A new skb for @goal bytes, charged as it is queued.  Allocate first,
+ * then schedule what it really takes: skb->truesize includes the
+ * allocator's rounding, which SKB_TRUESIZE(goal) does not know.
+ */
 static struct sk_buff *mtcp_new_data_skb(struct sock *sk, int goal)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	struct sk_buff *skb;
 
-	if (!sk_wmem_schedule(sk, SKB_TRUESIZE(goal)))
-		return NULL;
-	skb = alloc_skb(goal, sk->sk_allocation);
+	skb = alloc_skb(goal, sk->sk_allocation | __GFP_NOWARN);
 	if (!skb)
 		return NULL;
+	if (!sk_wmem_schedule(sk, skb->truesize)) {
+		__kfree_skb(skb);
+		return NULL;
+	}
 	MTCP_SKB_CB(skb)->seq = ms->write_seq;
 	MTCP_SKB_CB(skb)->end_seq = ms->write_seq;
 	MTCP_SKB_CB(skb)->flags = TCPHDR_ACK;
@@ -1089,6 +1157,11 @@ struct proto mtcp_prot = {
 	.memory_allocated	= &mtcp_memory_allocated,
 	.per_cpu_fw_alloc	= &mtcp_memory_per_cpu_fw_alloc,
 	.sysctl_mem		= sysctl_mtcp_mem,
+	.sysctl_rmem		= sysctl_mtcp_rmem,
+	.sysctl_wmem		= sysctl_mtcp_wmem,
+	.memory_pressure	= &mtcp_memory_pressure,
+	.enter_memory_pressure	= mtcp_enter_memory_pressure,
+	.leave_memory_pressure	= mtcp_leave_memory_pressure,
 	.no_autobind		= true,
 	.max_header		= MTCP_MAX_HEADER,
 	.obj_size		= sizeof(struct mini_sock),

@@ -78,10 +78,33 @@ static void mtcp_probe_timer(struct sock *sk)
 					MTCP_RTO_MAX), MTCP_RTO_MAX);
 }
 
+/*
+ * Our FIN is due (the state machine moved to FIN_WAIT_1, CLOSING or
+ * LAST_ACK) but mtcp_send_fin() could not allocate it.
+ */
+static bool mtcp_fin_due(const struct sock *sk)
+{
+	return !mtcp_sk(sk)->fin_queued &&
+	       ((1 << sk->sk_state) &
+		(TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK));
+}
+
 static void mtcp_retransmit_timer(struct sock *sk)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct mini_sock *ms = mtcp_sk(sk);
+
+	if (mtcp_fin_due(sk)) {
+		/* Counted as retransmissions: a FIN that never fits gives up. */
+		if (icsk->icsk_retransmits >= mtcp_retries_limit(sk)) {
+			mtcp_fsm_event(sk, MTCP_EV_RETRIES);
+			return;
+		}
+		icsk->icsk_retransmits++;
+		mtcp_send_fin(sk);
+		if (icsk->icsk_pending)
+			return;	/* sent (its RTO runs), or the retry is armed */
+	}
 
 	if (ms->snd_una == ms->snd_nxt) {
 		if (ms->snd_nxt == ms->write_seq)
