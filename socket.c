@@ -624,12 +624,20 @@ out_err:
 static void mtcp_cleanup_rbuf(struct sock *sk)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
+	u32 clamp, wnd;
 
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 				     TCPF_FIN_WAIT2)))
 		return;
-	if (mtcp_select_window(sk) >= 2 * ms->rcv_wnd + ms->advmss ||
-	    (ms->rcv_wnd < ms->advmss && mtcp_select_window(sk) >= ms->advmss))
+	/*
+	 * As tcp_cleanup_rbuf(): when what is left of the offered window is
+	 * at most half of what it can be, and reading has at least doubled
+	 * it, say so - whatever the MSS (a 2 KiB buffer behind a 64 KiB MSS
+	 * must not wait for the sender's window probe).
+	 */
+	clamp = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2, MTCP_MAX_WINDOW);
+	wnd = mtcp_select_window(sk);
+	if (wnd && 2 * ms->rcv_wnd <= clamp && wnd >= 2 * ms->rcv_wnd)
 		mtcp_send_ack(sk);
 }
 

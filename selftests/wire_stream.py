@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""
+Wire tests, the byte stream (issue "A TCP-grade byte stream"): what the
+sender puts on the wire for a small window, after three duplicate ACKs,
+after an RTO, and how its congestion window moves (TCP_INFO), and what
+the receiver does with out-of-order segments.
+
+Each test also runs against kernel TCP (the oracle).
+
+Run as root: selftests/wire_stream.py [--proto 253|6] [-v] [name-filter...]
+"""
+
+import socket
+import struct
+import time
+
+from lib import wire
+from lib.wire import ANY, check, check_eq, diag, seq_add, test, T
+
+
+def tcp_info(s):
+    raw = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return {
+        "ca_state": raw[1],
+        "snd_ssthresh": struct.unpack_from("I", raw, 76)[0],
+        "snd_cwnd": struct.unpack_from("I", raw, 80)[0],
+        "total_retrans": struct.unpack_from("I", raw, 100)[0],
+    }
+
+
+def counter(name):
+    if wire.IS_TCP:
+        name = {"FastRetrans": "TCPFastRetrans"}.get(name, name)
+    return wire.counters().get(name, 0)
+
+
+def read_data(c, n, what):
+    """Segments from the stack until n payload bytes came; returns them."""
+    segs, got = [], 0
+    while got < n:
+        seg = c.expect("A|PA", data=ANY, what=what)
+        segs.append(seg)
+        got += len(seg.payload)
+    return segs
+
+
+@test("segments_split_to_a_small_window")
+def t_small_window(w):
+    """A window smaller than one segment still moves data (tso_fragment)."""
+    lst = w.listen()
+    c = wire.Conn(w, lst.getsockname()[1], w.peer_port())
+    c.peer_isn = c.snd_nxt = 1000
+    c.send("S", seq=1000, options=[("mss", 1460)], win=1000)
+    sa = c.expect("SA", seq=ANY, ack=1001, what="SYN-ACK")
+    c.rcv_nxt = seq_add(sa.seq, 1)
+    c.send("A", win=1000)
+    s, _ = w.accept(lst)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"w" * 3000)
+    for i in range(3):
+        seg = c.expect("A|PA", data=ANY, what="segment %d into a 1000-byte window" % i)
+        check_eq(len(seg.payload), 1000, "segment %d length" % i)
+        c.rcv_nxt = seg.end
+        c.send("A", win=1000)
+
+
+@test("three_duplicate_acks_fast_retransmit")
+def t_fast_retransmit(w):
+    c = w.passive_open(mss=1000)
+    s = c.sock
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    before = counter("FastRetrans")
+    s.sendall(b"f" * 8000)
+    segs = read_data(c, 8000, "initial window")
+    check(len(segs) >= 6, "%d segments for 8000 bytes with MSS 1000" % len(segs))
+    cwnd0 = tcp_info(s)["snd_cwnd"]
+    lost = segs[1]
+    c.send("A", ack=segs[0].end)             # the first arrived
+    for i in range(3):                        # the second did not
+        c.send("A", ack=segs[0].end)
+    rtx = c.expect("A|PA", seq=lost.seq, data=ANY, strict=True,
+                   timeout=T(0.15) if not wire.IS_TCP else None,
+                   what="fast retransmit of the lost segment")
+    diag("retransmitted %d bytes at seq %d; cwnd before %d" %
+         (len(rtx.payload), rtx.seq, cwnd0))
+    check(counter("FastRetrans") > before, "FastRetrans counted")
+    c.send("A", ack=segs[-1].end)             # everything now
+    time.sleep(0.2)
+    info = tcp_info(s)
+    diag("after recovery: cwnd %d, ssthresh %d" % (info["snd_cwnd"],
+                                                    info["snd_ssthresh"]))
+    check(info["snd_ssthresh"] <= cwnd0 // 2 + 1,
+          "ssthresh %d after a fast retransmit from cwnd %d" %
+          (info["snd_ssthresh"], cwnd0))
+    check(info["snd_cwnd"] < cwnd0, "cwnd %d not below %d after the loss" %
+          (info["snd_cwnd"], cwnd0))
+    check(info["total_retrans"] >= 1, "tcpi_total_retrans")
+
+
+@test("cwnd_grows_in_slow_start")
+def t_slow_start(w):
+    c = w.passive_open(mss=1000)
+    s = c.sock
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    cwnd0 = tcp_info(s)["snd_cwnd"]
+    check_eq(cwnd0, 10, "initial cwnd (RFC 6928)")
+    s.setblocking(False)
+    try:
+        s.send(b"g" * 40000)
+    except BlockingIOError:
+        pass
+    acked = 0
+    for i in range(25):
+        seg = c.expect("A|PA", data=ANY, what="data segment %d" % i)
+        c.send("A", ack=seg.end)
+        acked += 1
+    cwnd = tcp_info(s)["snd_cwnd"]
+    diag("cwnd %d after %d ACKs" % (cwnd, acked))
+    check(cwnd >= 20, "cwnd %d after %d ACKs in slow start" % (cwnd, acked))
+
+
+@test("out_of_order_segments_delivered_when_the_hole_fills")
+def t_ooo(w):
+    c = w.passive_open()
+    base = c.snd_nxt
+    c.send("PA", data=b"B" * 500, seq=seq_add(base, 500), advance=False)
+    c.expect("A", ack=base, what="duplicate ACK for out-of-order data")
+    c.send("PA", data=b"C" * 500, seq=seq_add(base, 1000), advance=False)
+    c.expect("A", ack=base, what="duplicate ACK for more out-of-order data")
+    c.send("PA", data=b"A" * 500, seq=base, advance=False)
+    c.expect("A", ack=seq_add(base, 1500), what="ACK of everything once the hole fills")
+    c.snd_nxt = seq_add(base, 1500)
+    got = b""
+    while len(got) < 1500:
+        got += c.sock.recv(4000)
+    check_eq(got, b"A" * 500 + b"B" * 500 + b"C" * 500, "bytes in order")
+
+
+@test("out_of_order_fin_taken_when_the_hole_fills")
+def t_ooo_fin(w):
+    c = w.passive_open()
+    base = c.snd_nxt
+    c.send("FPA", data=b"Z" * 300, seq=seq_add(base, 300), advance=False)
+    c.expect("A", ack=base, what="duplicate ACK for out-of-order data+FIN")
+    c.send("PA", data=b"Y" * 300, seq=base, advance=False)
+    c.expect("A", ack=seq_add(base, 601), what="ACK of the data and the FIN")
+    got = b""
+    while True:
+        b = c.sock.recv(4000)
+        if not b:
+            break
+        got += b
+    check_eq(got, b"Y" * 300 + b"Z" * 300, "bytes, then EOF")
+
+
+if __name__ == "__main__":
+    wire.run()
