@@ -515,6 +515,7 @@ static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
 	if (after(cb->seq, ms->rcv_nxt)) {
 		bool queued = mtcp_ooo_insert(sk, skb);
 
+		mtcp_enter_quickack_mode(sk);	/* until the hole fills */
 		mtcp_send_ack(sk);	/* duplicate ACK, at once */
 		*acked = true;
 		return queued ? MTCP_DATA_OOO : MTCP_DATA_NONE;
@@ -534,13 +535,26 @@ static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
 	}
 	skb_dst_drop(skb);
 	skb_set_owner_r(skb, sk);
+	/*
+	 * Data after a silence longer than the RTO: the sender is starting
+	 * over (slow start), ACK at once for a while (tcp_event_data_recv).
+	 */
+	if ((u32)jiffies - ms->last_data_rcv > inet_csk(sk)->icsk_rto)
+		inet_csk(sk)->icsk_ack.quick = MTCP_MAX_QUICKACKS;
+	ms->last_data_rcv = (u32)jiffies;
+	/* The largest segment seen: "a full segment" for delayed ACKs. */
+	inet_csk(sk)->icsk_ack.rcv_mss =
+		clamp_t(u32, skb->len, inet_csk(sk)->icsk_ack.rcv_mss, ms->advmss);
 	mtcp_queue_rcv(sk, skb);
 	if (fin)		/* as tcp_fin(): nothing can follow it */
 		skb_queue_purge(&ms->ooo_queue);
 	if (!skb_queue_empty(&ms->ooo_queue)) {
+		/* A filled hole is ACKed at once (by the FIN's ACK if one came). */
 		*fin_due = mtcp_ooo_drain(sk);
-		mtcp_send_ack(sk);	/* a filled hole is ACKed at once */
-		*acked = true;
+		if (!*fin_due) {
+			mtcp_send_ack(sk);
+			*acked = true;
+		}
 	}
 	return MTCP_DATA_INORDER;
 ack:
@@ -583,6 +597,10 @@ static void mtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	ms->snd_wl2 = cb->ack_seq;
 	inet_csk(sk)->icsk_ack.lrcvtime = (u32)jiffies;
 
+	ms->rcv_wup = ms->rcv_nxt;
+	ms->snd_sml = ms->snd_una;
+	inet_csk(sk)->icsk_ack.rcv_mss = min_t(u32, ms->mss, 536);
+	mtcp_enter_quickack_mode(sk);
 	if (th->ack) {
 		mtcp_ack_advance(sk, cb->ack_seq);
 		mtcp_fsm_event(sk, MTCP_EV_RCV_SYNACK);
@@ -689,7 +707,7 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 		acked = true;
 	}
 	if (data == MTCP_DATA_INORDER && !acked)
-		mtcp_send_ack(sk);
+		mtcp_ack_snd_check(sk);		/* now, or delayed */
 	if (data == MTCP_DATA_INORDER && !sock_flag(sk, SOCK_DEAD))
 		sk->sk_data_ready(sk);
 
@@ -869,6 +887,8 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	ms->srtt_us = 0;
 	ms->fin_queued = 0;
 	ms->total_retrans = 0;
+	ms->rcv_wup = ms->rcv_nxt;
+	ms->snd_sml = ms->snd_una;
 	mtcp_init_cwnd(newsk);
 	skb_queue_head_init(&ms->ooo_queue);	/* not the listener's */
 	ms->last_overflow = 0;
@@ -886,6 +906,10 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	inet_csk(newsk)->icsk_pmtu_cookie = dst_mtu(dst);
 	ms->advmss = mtcp_route_advmss(newsk, dst);
 	mtcp_sync_mss(newsk, mreq->mss);
+	/* Delayed ACKs start afresh: quick ACKs first (tcp_init_transfer). */
+	inet_csk(newsk)->icsk_ack.pending = 0;
+	inet_csk(newsk)->icsk_ack.rcv_mss = min_t(u32, ms->mss, 536);
+	mtcp_enter_quickack_mode(newsk);
 	/* The handshake's round trip seeds the RTO, as TCP's does (Karn). */
 	if (mreq->snt_synack && !req->num_retrans)
 		mtcp_rtt_sample(newsk, mreq->snt_synack);

@@ -52,6 +52,8 @@
 #define MTCP_CA_LOSS		4	/* after an RTO: go-back-N */
 #define MTCP_INIT_CWND		10U	/* RFC 6928 */
 #define MTCP_INFINITE_SSTHRESH	0x7fffffffU
+#define MTCP_DELACK		((unsigned int)(HZ / 25))	/* 40 ms, TCP_DELACK_MIN */
+#define MTCP_MAX_QUICKACKS	16U
 
 /* Keepalive defaults, TCP's: 2 h idle, 75 s between probes, 9 probes. */
 #define MTCP_KEEPALIVE_TIME	7200
@@ -94,6 +96,9 @@ struct mini_sock {
 	u32	snd_wl2;	/* ack of the last window update */
 	u32	rcv_nxt;	/* next expected */
 	u32	rcv_wnd;	/* window left of what we last advertised */
+	u32	rcv_wup;	/* rcv_nxt when we last sent an ACK */
+	u32	snd_sml;	/* end of the last small segment sent (Nagle) */
+	u32	last_data_rcv;	/* jiffies of the last in-order data (quick ACKs) */
 	u32	copied_seq;	/* next byte the reader gets */
 	u32	srtt_us;	/* smoothed RTT << 3 (RFC 6298), 0: none yet */
 	u32	rttvar_us;	/* RTT variation << 2 */
@@ -121,7 +126,8 @@ struct mini_sock {
 	int	keepalive_time;	/* TCP_KEEPIDLE etc., seconds; 0: default */
 	int	keepalive_intvl;
 	int	keepalive_probes;
-	int	user_timeout;	/* TCP_USER_TIMEOUT, ms (stored) */
+	int	user_timeout;	/* TCP_USER_TIMEOUT, ms, 0: the retries count */
+	u32	retrans_stamp;	/* first send of the head being retransmitted */
 };
 
 static inline struct mini_sock *mtcp_sk(const struct sock *sk)
@@ -323,6 +329,8 @@ int mtcp_send_syn(struct sock *sk);
 int mtcp_send_synack(struct sock *sk);
 int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req);
 void mtcp_send_ack(struct sock *sk);
+void mtcp_ack_snd_check(struct sock *sk);
+void mtcp_enter_quickack_mode(struct sock *sk);
 void mtcp_send_probe(struct sock *sk);
 void mtcp_send_active_rst(struct sock *sk, gfp_t gfp);
 void mtcp_send_fin(struct sock *sk);

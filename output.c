@@ -148,6 +148,15 @@ static int mtcp_transmit(struct sock *sk, const struct sk_buff *data, u32 seq,
 	/* Never shrink the window: what we offered stays offered. */
 	if (!(flags & TCPHDR_RST))
 		ms->rcv_wnd = max_t(u32, mtcp_select_window(sk), ms->rcv_wnd);
+	if (flags & TCPHDR_ACK) {
+		/* This ACK is the one a delayed ACK was waiting to send. */
+		struct inet_connection_sock *icsk = inet_csk(sk);
+
+		if (icsk->icsk_ack.quick && !(flags & TCPHDR_SYN))
+			icsk->icsk_ack.quick--;
+		inet_csk_clear_xmit_timer(sk, ICSK_TIME_DACK);
+		ms->rcv_wup = ms->rcv_nxt;
+	}
 	mtcp_build_header(skb, inet->inet_sport, inet->inet_dport, seq,
 			  (flags & TCPHDR_ACK) ? ms->rcv_nxt : 0, flags,
 			  (flags & TCPHDR_RST) ? 0 : ms->rcv_wnd,
@@ -235,6 +244,40 @@ int mtcp_send_synack(struct sock *sk)
 void mtcp_send_ack(struct sock *sk)
 {
 	mtcp_transmit(sk, NULL, mtcp_sk(sk)->snd_nxt, TCPHDR_ACK, GFP_ATOMIC);
+}
+
+/*
+ * Quick ACKs (the start of a connection, TCP_QUICKACK, a filled hole):
+ * the next segments are ACKed at once, as tcp_enter_quickack_mode().
+ */
+void mtcp_enter_quickack_mode(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+
+	icsk->icsk_ack.quick = MTCP_MAX_QUICKACKS;
+	inet_csk_exit_pingpong_mode(sk);
+}
+
+/*
+ * In-order data came (RFC 1122 §4.2.3.2, RFC 5681 §4.2): ACK at once
+ * every second full segment, in quick-ACK mode, or when reading opened
+ * the window; otherwise within 40 ms, in the hope that a reply or a
+ * second segment carries it (pingpong: an interactive exchange).
+ */
+void mtcp_ack_snd_check(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	if (ms->rcv_nxt - ms->rcv_wup > icsk->icsk_ack.rcv_mss ||
+	    (icsk->icsk_ack.quick && !inet_csk_in_pingpong_mode(sk))) {
+		mtcp_send_ack(sk);
+		return;
+	}
+	if (!(icsk->icsk_ack.pending & ICSK_ACK_TIMER))
+		inet_csk_reset_xmit_timer(sk, ICSK_TIME_DACK, MTCP_DELACK,
+					  MTCP_RTO_MAX);
+	icsk->icsk_ack.pending |= ICSK_ACK_SCHED;
 }
 
 /*
@@ -383,8 +426,19 @@ static unsigned int mtcp_send_limit(struct sock *sk, struct sk_buff *skb)
 	if (!after(wnd_end, seq))
 		return 0;
 	limit = min(wnd_end - seq, room);
-	if (limit >= skb->len)
+	if (limit >= skb->len) {
+		/*
+		 * Nagle (RFC 896, Minshall's variant as TCP): a small
+		 * segment that more writes could still fill waits while an
+		 * earlier small one is unacknowledged; TCP_CORK holds it
+		 * until it is full or the cork comes off.  A FIN never waits.
+		 */
+		if (skb->len < ms->mss && skb_queue_is_last(&sk->sk_write_queue, skb) &&
+		    !(MTCP_SKB_CB(skb)->flags & TCPHDR_FIN) &&
+		    (ms->cork || (!ms->nodelay && after(ms->snd_sml, ms->snd_una))))
+			return 0;
 		return skb->len;
+	}
 	if (limit >= ms->mss || (limit && limit >= ms->max_window / 2))
 		return limit;
 	return 0;
@@ -408,8 +462,14 @@ static int mtcp_send_new(struct sock *sk, struct sk_buff *skb,
 	ms->snd_nxt = MTCP_SKB_CB(skb)->end_seq;
 	if (ms->ca_state != MTCP_CA_LOSS)
 		ms->rtx_nxt = ms->snd_nxt;
-	if (skb->len)
+	if (skb->len < ms->mss)
+		ms->snd_sml = ms->snd_nxt;
+	if (skb->len) {
+		/* Data soon after data came in: an interactive exchange. */
+		if ((u32)jiffies - inet_csk(sk)->icsk_ack.lrcvtime < MTCP_DELACK)
+			inet_csk_enter_pingpong_mode(sk);
 		ms->lsndtime = jiffies;
+	}
 	if (!inet_csk(sk)->icsk_pending)
 		mtcp_reset_rto(sk);
 	return 0;

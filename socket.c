@@ -823,10 +823,10 @@ static int mtcp_ioctl(struct sock *sk, int cmd, unsigned long arg)
 /* ------------------------------------------------------- socket options */
 
 /*
- * Options at level IPPROTO_TCP that unmodified TCP programs set.  The
- * segment-merging ones (NODELAY, CORK) are accepted and change nothing:
- * every write is sent at once.  The keepalive ones drive timer.c's
- * probes; TCP_USER_TIMEOUT is kept and reported back only.
+ * Options at level IPPROTO_TCP that unmodified TCP programs set, with
+ * TCP's meaning: NODELAY and CORK steer Nagle (output.c), QUICKACK the
+ * delayed ACKs, the keepalive ones and USER_TIMEOUT timer.c's give-up
+ * rules, MAXSEG the MSS.  Others TCP has are refused with ENOPROTOOPT.
  */
 static int mtcp_setsockopt(struct sock *sk, int level, int optname,
 			   sockptr_t optval, unsigned int optlen)
@@ -846,6 +846,8 @@ static int mtcp_setsockopt(struct sock *sk, int level, int optname,
 	switch (optname) {
 	case TCP_NODELAY:
 		ms->nodelay = !!val;
+		if (val)
+			mtcp_push(sk);	/* what Nagle held goes now */
 		break;
 	case TCP_CORK:
 		ms->cork = !!val;
@@ -898,6 +900,19 @@ static int mtcp_setsockopt(struct sock *sk, int level, int optname,
 			ms->user_timeout = val;
 		break;
 	case TCP_QUICKACK:
+		/*
+		 * As TCP: 1 leaves the interactive (pingpong) mode and sends a
+		 * pending delayed ACK now; 0 enters it (ACKs wait for replies).
+		 */
+		if (val) {
+			inet_csk_exit_pingpong_mode(sk);
+			if (inet_csk(sk)->icsk_ack.pending & ICSK_ACK_SCHED &&
+			    ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+				mtcp_send_ack(sk);
+		} else {
+			inet_csk_enter_pingpong_mode(sk);
+		}
+		break;
 	case TCP_DEFER_ACCEPT:
 		break;
 	default:
@@ -996,7 +1011,7 @@ static int mtcp_getsockopt(struct sock *sk, int level, int optname,
 		val = ms->user_timeout;
 		break;
 	case TCP_QUICKACK:
-		val = 1;
+		val = !inet_csk_in_pingpong_mode(sk);
 		break;
 	case TCP_DEFER_ACCEPT:
 		val = 0;

@@ -28,6 +28,18 @@ void mtcp_reset_rto(struct sock *sk)
 				  MTCP_RTO_MAX);
 }
 
+/*
+ * TCP_USER_TIMEOUT: how long transmitted data (or a window probe) may stay
+ * unacknowledged before the connection is given up, whatever the count of
+ * retransmissions (RFC 5482, as tcp_retransmit_timer and tcp_probe_timer).
+ */
+static bool mtcp_user_timeout_expired(struct sock *sk, u32 since)
+{
+	int tmo = READ_ONCE(mtcp_sk(sk)->user_timeout);
+
+	return tmo && (s32)((u32)jiffies - since) >= (s32)msecs_to_jiffies(tmo);
+}
+
 static int mtcp_retries_limit(struct sock *sk)
 {
 	struct mtcp_net *mn = mtcp_pernet(sock_net(sk));
@@ -58,8 +70,11 @@ static void mtcp_probe_timer(struct sock *sk)
 	struct mini_sock *ms = mtcp_sk(sk);
 	int limit = mtcp_retries_limit(sk);
 
+	if (!icsk->icsk_probes_out)
+		icsk->icsk_probes_tstamp = (u32)jiffies;
 	if (icsk->icsk_probes_out >= limit ||
-	    (sock_flag(sk, SOCK_DEAD) && icsk->icsk_backoff >= limit)) {
+	    (sock_flag(sk, SOCK_DEAD) && icsk->icsk_backoff >= limit) ||
+	    mtcp_user_timeout_expired(sk, icsk->icsk_probes_tstamp)) {
 		mtcp_fsm_event(sk, MTCP_EV_RETRIES);
 		return;
 	}
@@ -113,7 +128,13 @@ static void mtcp_retransmit_timer(struct sock *sk)
 		return;
 	}
 
-	if (icsk->icsk_retransmits >= mtcp_retries_limit(sk)) {
+	if (!icsk->icsk_retransmits) {
+		struct sk_buff *head = skb_peek(&sk->sk_write_queue);
+
+		ms->retrans_stamp = head ? MTCP_SKB_CB(head)->when : (u32)jiffies;
+	}
+	if (icsk->icsk_retransmits >= mtcp_retries_limit(sk) ||
+	    mtcp_user_timeout_expired(sk, ms->retrans_stamp)) {
 		/* ETIMEDOUT and CLOSED: the table says so for every state. */
 		mtcp_fsm_event(sk, MTCP_EV_RETRIES);
 		return;
@@ -126,6 +147,16 @@ static void mtcp_retransmit_timer(struct sock *sk)
 	icsk->icsk_retransmits++;
 	icsk->icsk_backoff++;
 	icsk->icsk_rto = min(icsk->icsk_rto << 1, MTCP_RTO_MAX);
+	if (ms->user_timeout) {
+		/* Wake up when the user timeout ends, not a backoff later. */
+		s32 left = (s32)(ms->retrans_stamp +
+				 msecs_to_jiffies(ms->user_timeout) - (u32)jiffies);
+
+		inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS,
+					  clamp_t(s32, left, 1, icsk->icsk_rto),
+					  MTCP_RTO_MAX);
+		return;
+	}
 	mtcp_reset_rto(sk);
 }
 
@@ -155,12 +186,36 @@ out:
 	sock_put(sk);
 }
 
-/* Never armed: every ACK is sent at once.  Required by the inet core. */
+/*
+ * The delayed ACK is due (40 ms after in-order data nobody answered).  An
+ * interactive exchange that let it expire was not one: leave pingpong
+ * mode, as TCP's delack timer does.
+ */
 static void mtcp_delack_timer(struct timer_list *t)
 {
 	struct inet_connection_sock *icsk = from_timer(icsk, t, icsk_delack_timer);
+	struct sock *sk = &icsk->icsk_inet.sk;
 
-	sock_put(&icsk->icsk_inet.sk);
+	bh_lock_sock(sk);
+	if (sock_owned_by_user(sk)) {
+		sk_reset_timer(sk, &icsk->icsk_delack_timer,
+			       jiffies + MTCP_TIMER_RETRY);
+		goto out;
+	}
+	if (sk->sk_state == TCP_CLOSE || !(icsk->icsk_ack.pending & ICSK_ACK_TIMER))
+		goto out;
+	if (time_after(icsk->icsk_ack.timeout, jiffies)) {
+		sk_reset_timer(sk, &icsk->icsk_delack_timer, icsk->icsk_ack.timeout);
+		goto out;
+	}
+	icsk->icsk_ack.pending &= ~ICSK_ACK_TIMER;
+	if (icsk->icsk_ack.pending & ICSK_ACK_SCHED) {
+		inet_csk_exit_pingpong_mode(sk);
+		mtcp_send_ack(sk);
+	}
+out:
+	bh_unlock_sock(sk);
+	sock_put(sk);
 }
 
 /*
@@ -183,7 +238,11 @@ static void mtcp_keepalive(struct sock *sk)
 		inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_time(ms) - idle);
 		return;
 	}
-	if (icsk->icsk_probes_out >= mtcp_keepalive_probes(ms)) {
+	/* TCP_USER_TIMEOUT, if set, replaces the probe count (as TCP). */
+	if ((ms->user_timeout && icsk->icsk_probes_out &&
+	     idle >= msecs_to_jiffies(ms->user_timeout)) ||
+	    (!ms->user_timeout &&
+	     icsk->icsk_probes_out >= mtcp_keepalive_probes(ms))) {
 		mtcp_send_active_rst(sk, GFP_ATOMIC);
 		mtcp_fsm_event(sk, MTCP_EV_RETRIES);
 		return;
