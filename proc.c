@@ -70,10 +70,9 @@ static int mtcp_stat_show(struct seq_file *seq, void *v)
 /*
  * One line per socket, as /proc/net/tcp: sl, local and remote address and
  * port in hex, state (TCP_* number), tx/rx queue, timer, retransmits, uid,
- * timeout, inode.  The whole table is walked in one show(): it is for
- * tests and people, not for millions of sockets.
+ * timeout, inode.
  */
-static void mtcp_show_sock(struct seq_file *seq, struct sock *sk, int *n)
+static void mtcp_show_sock(struct seq_file *seq, struct sock *sk, int sl)
 {
 	int state = inet_sk_state_load(sk);
 	unsigned long when = 0;
@@ -119,57 +118,211 @@ static void mtcp_show_sock(struct seq_file *seq, struct sock *sk, int *n)
 		when = 0;
 
 	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu\n",
-		   (*n)++, sk->sk_rcv_saddr, sk->sk_num,
+		   sl, sk->sk_rcv_saddr, sk->sk_num,
 		   sk->sk_daddr, ntohs(sk->sk_dport), state, tx, rx, timer,
 		   jiffies_delta_to_clock_t(when), retrans,
 		   from_kuid_munged(seq_user_ns(seq), uid), 0, ino);
 }
 
-static int mtcp_sockets_show(struct seq_file *seq, void *v)
+/*
+ * The socket table is read as /proc/net/tcp is: the listener hash (lhash2),
+ * then the established hash (ehash: connections, TIME_WAIT and request
+ * socks).  The row being shown keeps its bucket locked, so the socket
+ * cannot go away under show().  A cursor (table, bucket, offset in the
+ * bucket) lets each read() resume where the last one stopped instead of
+ * walking the table from the start; rows that come or go between two
+ * read()s may be missed or repeated, as in /proc/net/tcp.
+ *
+ * For sparse, the iterator holds "bucket" from start() to stop(): where no
+ * bucket is locked (the header, the end), __acquire/__release say so.
+ */
+struct mtcp_iter {
+	struct seq_net_private p;	/* first: seq_file_net() */
+	bool ehash;			/* walking ehash (else lhash2) */
+	unsigned int bucket;
+	unsigned int offset;		/* rows of this netns before it in the bucket */
+	int sl;				/* row number */
+	loff_t last_pos;		/* *pos when the cursor was last moved */
+};
+
+static unsigned int mtcp_iter_buckets(const struct mtcp_iter *it)
 {
-	struct inet_hashinfo *h = &mtcp_hashinfo;
-	struct net *net = seq->private;
+	return it->ehash ? mtcp_hashinfo.ehash_mask + 1 :
+			   mtcp_hashinfo.lhash2_mask + 1;
+}
+
+static struct hlist_nulls_head *mtcp_iter_chain(const struct mtcp_iter *it)
+{
+	return it->ehash ? &mtcp_hashinfo.ehash[it->bucket].chain :
+			   &mtcp_hashinfo.lhash2[it->bucket].nulls_head;
+}
+
+/* Listeners are hashed in process context only: spin_lock, as TCP's. */
+static void mtcp_iter_lock(const struct mtcp_iter *it)
+	__acquires(bucket)
+{
+	if (it->ehash)
+		spin_lock_bh(inet_ehash_lockp(&mtcp_hashinfo, it->bucket));
+	else
+		spin_lock(&mtcp_hashinfo.lhash2[it->bucket].lock);
+}
+
+static void mtcp_iter_unlock(const struct mtcp_iter *it)
+	__releases(bucket)
+{
+	if (it->ehash)
+		spin_unlock_bh(inet_ehash_lockp(&mtcp_hashinfo, it->bucket));
+	else
+		spin_unlock(&mtcp_hashinfo.lhash2[it->bucket].lock);
+}
+
+/* The first row at or after it->bucket, its bucket locked; NULL at the end. */
+static struct sock *mtcp_iter_first(struct seq_file *seq)
+	__acquires(bucket)
+{
+	struct mtcp_iter *it = seq->private;
 	struct hlist_nulls_node *node;
 	struct sock *sk;
-	unsigned int i;
-	int n = 0;
 
-	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
-
-	for (i = 0; i <= h->lhash2_mask; i++) {
-		struct inet_listen_hashbucket *ilb = &h->lhash2[i];
-
-		if (hlist_nulls_empty(&ilb->nulls_head))
-			continue;
-		spin_lock_bh(&ilb->lock);
-		sk_nulls_for_each(sk, node, &ilb->nulls_head)
-			if (net_eq(sock_net(sk), net))
-				mtcp_show_sock(seq, sk, &n);
-		spin_unlock_bh(&ilb->lock);
+	it->offset = 0;
+	for (;;) {
+		for (; it->bucket < mtcp_iter_buckets(it); it->bucket++) {
+			cond_resched();
+			if (hlist_nulls_empty(mtcp_iter_chain(it)))
+				continue;
+			mtcp_iter_lock(it);
+			sk_nulls_for_each(sk, node, mtcp_iter_chain(it))
+				if (net_eq(sock_net(sk), seq_file_net(seq)))
+					return sk;
+			mtcp_iter_unlock(it);
+		}
+		if (it->ehash) {
+			__acquire(bucket);
+			return NULL;
+		}
+		it->ehash = true;
+		it->bucket = 0;
 	}
+}
 
-	for (i = 0; i <= h->ehash_mask; i++) {
-		struct inet_ehash_bucket *head = &h->ehash[i];
-		spinlock_t *lock = inet_ehash_lockp(h, i);
+/* The row after @sk, whose bucket is locked. */
+static struct sock *mtcp_iter_next(struct seq_file *seq, struct sock *sk)
+	__releases(bucket) __acquires(bucket)
+{
+	struct mtcp_iter *it = seq->private;
+	struct hlist_nulls_node *node;
 
-		if (hlist_nulls_empty(&head->chain))
-			continue;
-		spin_lock_bh(lock);
-		sk_nulls_for_each(sk, node, &head->chain)
-			if (net_eq(sock_net(sk), net))
-				mtcp_show_sock(seq, sk, &n);
-		spin_unlock_bh(lock);
+	it->sl++;
+	it->offset++;
+	sk = sk_nulls_next(sk);
+	sk_nulls_for_each_from(sk, node)
+		if (net_eq(sock_net(sk), seq_file_net(seq)))
+			return sk;
+	mtcp_iter_unlock(it);
+	it->bucket++;
+	return mtcp_iter_first(seq);
+}
+
+/* Row @n (0 is the first), walking from the start. */
+static struct sock *mtcp_iter_idx(struct seq_file *seq, loff_t n)
+	__acquires(bucket)
+{
+	struct mtcp_iter *it = seq->private;
+	struct sock *sk;
+
+	it->ehash = false;
+	it->bucket = 0;
+	it->sl = 0;
+	sk = mtcp_iter_first(seq);
+	while (sk && n--)
+		sk = mtcp_iter_next(seq, sk);
+	return sk;
+}
+
+/* The row under the cursor: its bucket, @offset rows in (or the next one). */
+static struct sock *mtcp_iter_resume(struct seq_file *seq)
+	__acquires(bucket)
+{
+	struct mtcp_iter *it = seq->private;
+	unsigned int bucket = it->bucket, offset = it->offset;
+	bool ehash = it->ehash;
+	int sl = it->sl;
+	struct sock *sk;
+
+	sk = mtcp_iter_first(seq);
+	while (sk && offset-- && it->bucket == bucket && it->ehash == ehash)
+		sk = mtcp_iter_next(seq, sk);
+	it->sl = sl;
+	return sk;
+}
+
+/* *pos 0 is the header line, *pos n the row n - 1. */
+static void *mtcp_seq_start(struct seq_file *seq, loff_t *pos)
+	__acquires(bucket)
+{
+	struct mtcp_iter *it = seq->private;
+	void *v;
+
+	if (!*pos) {
+		__acquire(bucket);
+		v = SEQ_START_TOKEN;
+	} else if (*pos == it->last_pos) {
+		v = mtcp_iter_resume(seq);
+	} else {
+		v = mtcp_iter_idx(seq, *pos - 1);
 	}
+	it->last_pos = *pos;
+	return v;
+}
+
+static void *mtcp_seq_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	struct mtcp_iter *it = seq->private;
+
+	if (v == SEQ_START_TOKEN) {
+		__release(bucket);
+		v = mtcp_iter_idx(seq, 0);
+	} else {
+		v = mtcp_iter_next(seq, v);
+	}
+	it->last_pos = ++*pos;
+	return v;
+}
+
+static void mtcp_seq_stop(struct seq_file *seq, void *v)
+	__releases(bucket)
+{
+	if (v && v != SEQ_START_TOKEN)
+		mtcp_iter_unlock(seq->private);
+	else
+		__release(bucket);
+}
+
+static int mtcp_seq_show(struct seq_file *seq, void *v)
+{
+	struct mtcp_iter *it = seq->private;
+
+	if (v == SEQ_START_TOKEN)
+		seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
+	else
+		mtcp_show_sock(seq, v, it->sl);
 	return 0;
 }
+
+static const struct seq_operations mtcp_seq_ops = {
+	.start	= mtcp_seq_start,
+	.next	= mtcp_seq_next,
+	.stop	= mtcp_seq_stop,
+	.show	= mtcp_seq_show,
+};
 
 int mtcp_proc_init_net(struct net *net)
 {
 	if (!proc_create_net_single("mini_tcp_stat", 0444, net->proc_net,
 				    mtcp_stat_show, NULL))
 		return -ENOMEM;
-	if (!proc_create_net_single("mini_tcp", 0444, net->proc_net,
-				    mtcp_sockets_show, NULL)) {
+	if (!proc_create_net("mini_tcp", 0444, net->proc_net, &mtcp_seq_ops,
+			     sizeof(struct mtcp_iter))) {
 		remove_proc_entry("mini_tcp_stat", net->proc_net);
 		return -ENOMEM;
 	}
