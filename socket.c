@@ -316,6 +316,9 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 	ms->advmss = mtcp_route_advmss(sk, __sk_dst_get(sk));
 	ms->peer_mss = MTCP_MSS_DEFAULT;	/* until their SYN says more */
 	mtcp_sync_mss_pmtu(sk, dst_mtu(__sk_dst_get(sk)));
+	/* A new connection: the last one's errors are not its own. */
+	WRITE_ONCE(sk->sk_err, 0);
+	WRITE_ONCE(sk->sk_err_soft, 0);
 	ms->iss = mtcp_secure_seq(inet->inet_saddr, inet->inet_daddr,
 				  inet->inet_sport, usin->sin_port);
 	atomic_set(&inet->inet_id, get_random_u16());
@@ -837,6 +840,15 @@ static int mtcp_setsockopt(struct sock *sk, int level, int optname,
 	if (level != SOL_TCP)
 		return ip_setsockopt(sk, level, optname, optval, optlen);
 
+	/* What we do not implement is refused before its value is read. */
+	switch (optname) {
+	case TCP_NODELAY: case TCP_CORK: case TCP_MAXSEG: case TCP_KEEPIDLE:
+	case TCP_KEEPINTVL: case TCP_KEEPCNT: case TCP_SYNCNT: case TCP_LINGER2:
+	case TCP_USER_TIMEOUT: case TCP_QUICKACK: case TCP_DEFER_ACCEPT:
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
 	if (optlen < sizeof(int))
 		return -EINVAL;
 	if (copy_from_sockptr(&val, optval, sizeof(val)))
