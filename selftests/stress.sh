@@ -162,6 +162,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		continue
 	fi
 	check "round $r: $SECS s of random calls by 4 threads, 2 netns + veth (loss) + loopback" run_stress
+	grep -E "^# (stress:|[0-9]+ calls|(connect|accept|send|recv) )" "$TMP/out"
 	check "round $r: all fds closed, the socket tables drain" drained
 	check "round $r: $last" unload
 done
