@@ -24,7 +24,7 @@
  * value before the test; and a fresh connection still works.
  *
  * Each test runs in its own network namespace (loopback only).  Duration:
- * MTCP_RACE_SECS seconds of racing per test (default 8).
+ * MTCP_RACE_SECS seconds of racing per test (default 6).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -383,7 +383,7 @@ static int race_secs(void)
 {
 	const char *s = getenv("MTCP_RACE_SECS");
 
-	return s && atoi(s) > 0 ? atoi(s) : 8;
+	return s && atoi(s) > 0 ? atoi(s) : 6;
 }
 
 /* Everything closed: only TIME_WAIT left, then nothing, refcnt at base. */

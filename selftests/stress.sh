@@ -16,7 +16,7 @@
 #      drops to 0, rmmod succeeds, its slab caches are gone, insmod again.
 # Kernel complaints fail the run (run_group, vm-run).
 #
-# Environment: MTCP_STRESS_ROUNDS (2), MTCP_STRESS_SECS (10 per round),
+# Environment: MTCP_STRESS_ROUNDS (2), MTCP_STRESS_SECS (8 per round),
 # MTCP_STRESS_SKIP_IPOPT=1 (no IP_OPTIONS in the random options),
 # MTCP_STRESS_SEED.  `make stress` runs a long version.
 set -u
@@ -24,7 +24,7 @@ set -u
 KSFT_SKIP=4
 PROTO=${MTCP_PROTO:-253}
 ROUNDS=${MTCP_STRESS_ROUNDS:-2}
-SECS=${MTCP_STRESS_SECS:-10}
+SECS=${MTCP_STRESS_SECS:-8}
 DIR=$(cd "$(dirname "$0")" && pwd)
 BIN=$DIR/../build/selftests/stress
 A=mtst_a
