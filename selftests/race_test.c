@@ -503,7 +503,8 @@ TEST_F_TIMEOUT(race, connect_disconnect, 120)
 	struct sockaddr_in sin = mtcp_sin("127.0.0.1", 0);
 	socklen_t len = sizeof(sin);
 	pthread_t th[3];
-	int i;
+	int i, err, stale = 0, nodata = 0;
+	char b;
 
 	r->cd_lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, r->proto);
 	ASSERT_LE(0, r->cd_lfd);
@@ -526,11 +527,25 @@ TEST_F_TIMEOUT(race, connect_disconnect, 120)
 		ASSERT_EQ(1, mtcp_poll1(r->cd_lfd, POLLIN, 5000) > 0);
 		fd = accept(r->cd_lfd, NULL, NULL);
 		ASSERT_LE(0, fd);
+		mtcp_set_timeouts(fd, 5);
+		/* the reset of the last disconnect is not this connection's */
+		err = mtcp_so_error(r->cd_fd);
+		if (err && !stale++)
+			TH_LOG("connect #%d: SO_ERROR %s right after connect() returned 0",
+			       i, strerror(err));
+		if (send(r->cd_fd, "p", 1, MSG_NOSIGNAL) != 1 || recv(fd, &b, 1, 0) != 1) {
+			if (!nodata++)
+				TH_LOG("connect #%d: no data through the new connection: %s",
+				       i, strerror(errno));
+		}
 		ASSERT_EQ(0, disconnect(r->cd_fd))
 			TH_LOG("connect(AF_UNSPEC) #%d: %s", i, strerror(errno));
 		ASSERT_EQ(TCP_CLOSE, mtcp_state(r->cd_fd));
 		close(fd);
 	}
+
+	EXPECT_EQ(0, stale) TH_LOG("%d of 200 reconnections reported the old connection's error", stale);
+	EXPECT_EQ(0, nodata) TH_LOG("%d of 200 reconnections carried no data", nodata);
 
 	/* then: the same with a thread disconnecting at random moments */
 	ASSERT_EQ(0, pthread_create(&th[0], NULL, cd_connector, r));
