@@ -8,7 +8,9 @@
  *                    again, accept(), or close it and open a new one in the
  *                    group, while "client" threads connect() to the port
  *                    (SYNs arrive on listeners as they stop and start) and
- *                    send a byte, close or abort.
+ *                    send a byte, close or abort.  Before the race, as with
+ *                    TCP, a member stopped with connect(AF_UNSPEC) must
+ *                    listen() again.
  *  connect_disconnect one unconnected socket is connected to a listener and
  *                    disconnected with connect(AF_UNSPEC), again and again
  *                    (blocking, and non-blocking so that the disconnect hits
@@ -478,6 +480,11 @@ TEST_F_TIMEOUT(race, reuseport_churn, 120)
 		r->lfd[i] = new_listener(r);
 		ASSERT_LE(0, r->lfd[i]) TH_LOG("listener %d: %s", i, strerror(errno));
 	}
+	/* as TCP: a member stopped with connect(AF_UNSPEC) listens again */
+	ASSERT_EQ(0, disconnect(r->lfd[0]));
+	EXPECT_EQ(0, listen(r->lfd[0], 8))
+		TH_LOG("listen() again after connect(AF_UNSPEC) in a SO_REUSEPORT group: %s",
+		       strerror(errno));
 	for (i = 0; i < NCHURN; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, churn, r));
 	for (i = 0; i < NCLIENT; i++)
