@@ -6,6 +6,8 @@
 #   make run        build, boot the VM, load the module, show it working
 #   make check      host tests + build + all VM test groups (TAP, summary)
 #   make bench      mini_tcp vs kernel TCP in one VM run, as ratios
+#   make stress     selftests/stress.sh, long: 10 rounds of 30 s for mini_tcp
+#                   (module reloaded between rounds), 2 for kernel TCP
 #   make lint       checkpatch --strict + sparse, both must be silent
 #   make fsm-test   host-side unit test of the state table (fsm.c)
 #   make fsm-diagram  build/fsm.svg from the state table
@@ -26,7 +28,7 @@ LINT_SRC = $(filter-out %.mod.c,$(wildcard $(CURDIR)/*.c $(CURDIR)/*.h $(CURDIR)
 HOSTCC  ?= cc
 HOST_CFLAGS := -Wall -Wextra -Werror -O2 -g -I$(CURDIR)
 
-.PHONY: all deps module selftests tools run check bench bench-flood lint fsm-test fsm-diagram clean distclean help
+.PHONY: all deps module selftests tools run check bench bench-flood stress lint fsm-test fsm-diagram clean distclean help
 
 all: deps module selftests tools
 
@@ -48,6 +50,18 @@ bench: all
 
 bench-flood: all
 	@bash scripts/vm-run --timeout 900 -- scripts/bench-flood
+
+# The random syscall stress of make check, long: mini_tcp for 10 rounds of
+# 30 s (about 6 minutes in the VM), then kernel TCP for 2 as the oracle that
+# the stress itself is sane.  STRESS_ROUNDS= and STRESS_SECS= override.
+STRESS_ROUNDS ?= 10
+STRESS_SECS   ?= 30
+stress: all
+	@bash scripts/vm-run --timeout 1500 -- /bin/bash -c \
+		'rc=0; MTCP_STRESS_ROUNDS=$(STRESS_ROUNDS) MTCP_STRESS_SECS=$(STRESS_SECS) \
+		selftests/run_group stress stress.sh@253 || rc=1; \
+		MTCP_STRESS_ROUNDS=2 MTCP_STRESS_SECS=$(STRESS_SECS) \
+		selftests/run_group stress stress.sh@6 || rc=1; exit $$rc'
 
 deps:
 	@bash scripts/deps
@@ -113,4 +127,4 @@ distclean: clean
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,13p' Makefile
+	@sed -n '3,15p' Makefile
