@@ -840,15 +840,13 @@ static int mtcp_setsockopt(struct sock *sk, int level, int optname,
 	if (level != SOL_TCP)
 		return ip_setsockopt(sk, level, optname, optval, optlen);
 
-	/* What we do not implement is refused before its value is read. */
-	switch (optname) {
-	case TCP_NODELAY: case TCP_CORK: case TCP_MAXSEG: case TCP_KEEPIDLE:
-	case TCP_KEEPINTVL: case TCP_KEEPCNT: case TCP_SYNCNT: case TCP_LINGER2:
-	case TCP_USER_TIMEOUT: case TCP_QUICKACK: case TCP_DEFER_ACCEPT:
-		break;
-	default:
+	/*
+	 * TCP's string and key options are read before the int check; we
+	 * have none of them: refuse them before their value is looked at.
+	 */
+	if (optname == TCP_CONGESTION || optname == TCP_ULP ||
+	    optname == TCP_FASTOPEN_KEY)
 		return -ENOPROTOOPT;
-	}
 	if (optlen < sizeof(int))
 		return -EINVAL;
 	if (copy_from_sockptr(&val, optval, sizeof(val)))
