@@ -425,11 +425,13 @@ static int __init mtcp_init(void)
 	err = mtcp_hashinfo_init();
 	if (err)
 		return err;
-	mtcp_mem_init();
+	err = mtcp_mem_init();
+	if (err)
+		goto free_hashinfo;
 
 	err = proto_register(&mtcp_prot, 1);
 	if (err)
-		goto free_hashinfo;
+		goto free_mem;
 
 	err = register_pernet_subsys(&mtcp_net_ops);
 	if (err)
@@ -465,6 +467,8 @@ unregister_pernet:
 	unregister_pernet_subsys(&mtcp_net_ops);
 unregister_proto:
 	proto_unregister(&mtcp_prot);
+free_mem:
+	mtcp_mem_exit();
 free_hashinfo:
 	mtcp_hashinfo_free();
 	return err;
@@ -477,6 +481,7 @@ static void __exit mtcp_exit(void)
 	/* inet_del_protocol waited for readers; none of our handlers runs. */
 	unregister_pernet_subsys(&mtcp_net_ops);
 	proto_unregister(&mtcp_prot);
+	mtcp_mem_exit();
 	mtcp_hashinfo_free();
 }
 

@@ -300,7 +300,8 @@ static inline struct mtcp_net *mtcp_pernet(const struct net *net)
 extern long sysctl_mtcp_mem[3];
 extern int sysctl_mtcp_rmem[3];
 extern int sysctl_mtcp_wmem[3];
-void mtcp_mem_init(void);
+int mtcp_mem_init(void);
+void mtcp_mem_exit(void);
 void mtcp_set_state(struct sock *sk, int state);
 void mtcp_done(struct sock *sk);
 int mtcp_fsm_event(struct sock *sk, enum mtcp_event ev);

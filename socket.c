@@ -42,7 +42,15 @@ int sysctl_mtcp_wmem[3] = { 4 * 1024, 16 * 1024, 4 * 1024 * 1024 };
 /* jiffies when the pressure began (never 0), or 0: none. */
 static unsigned long mtcp_memory_pressure;
 
-void mtcp_mem_init(void)
+/*
+ * Sockets of the protocol, as tcp_sockets_allocated: under memory
+ * pressure the core weighs mem[2] against how many sockets share it
+ * (__sk_mem_raise_allocated), so a protocol with a pressure flag must
+ * count them.  sk_clone_lock() counts children; destroy uncounts.
+ */
+static struct percpu_counter mtcp_sockets_allocated;
+
+int mtcp_mem_init(void)
 {
 	unsigned long limit = max(nr_free_buffer_pages() / 16, 128UL);
 
@@ -54,6 +62,12 @@ void mtcp_mem_init(void)
 	limit = nr_free_buffer_pages() << (PAGE_SHIFT - 7);
 	sysctl_mtcp_wmem[2] = max(64UL * 1024, min(4UL * 1024 * 1024, limit));
 	sysctl_mtcp_rmem[2] = max(128UL * 1024, min(6UL * 1024 * 1024, limit));
+	return percpu_counter_init(&mtcp_sockets_allocated, 0, GFP_KERNEL);
+}
+
+void mtcp_mem_exit(void)
+{
+	percpu_counter_destroy(&mtcp_sockets_allocated);
 }
 
 /*
@@ -1071,6 +1085,7 @@ static int mtcp_init_sock(struct sock *sk)
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct mini_sock *ms = mtcp_sk(sk);
 
+	sk_sockets_allocated_inc(sk);
 	mtcp_init_xmit_timers(sk);
 	skb_queue_head_init(&ms->ooo_queue);
 	icsk->icsk_rto = MTCP_TIMEOUT_INIT;
@@ -1093,6 +1108,7 @@ static int mtcp_init_sock(struct sock *sk)
 
 static void mtcp_destroy_sock(struct sock *sk)
 {
+	sk_sockets_allocated_dec(sk);
 	inet_csk_clear_xmit_timers(sk);
 	inet_csk_delete_keepalive_timer(sk);
 	mtcp_purge_write_queue(sk);
@@ -1193,6 +1209,7 @@ struct proto mtcp_prot = {
 	.sysctl_rmem		= sysctl_mtcp_rmem,
 	.sysctl_wmem		= sysctl_mtcp_wmem,
 	.memory_pressure	= &mtcp_memory_pressure,
+	.sockets_allocated	= &mtcp_sockets_allocated,
 	.enter_memory_pressure	= mtcp_enter_memory_pressure,
 	.leave_memory_pressure	= mtcp_leave_memory_pressure,
 	.no_autobind		= true,
