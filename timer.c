@@ -160,6 +160,27 @@ static void mtcp_retransmit_timer(struct sock *sk)
 	mtcp_reset_rto(sk);
 }
 
+/*
+ * The start of the retransmission and delayed-ACK handlers, under the
+ * socket's spinlock: is the event @pending and due at @timeout?  A busy
+ * owner (or an early wakeup) re-arms @t instead.
+ */
+static bool mtcp_timer_due(struct sock *sk, struct timer_list *t, bool pending,
+			   unsigned long timeout)
+{
+	if (sock_owned_by_user(sk)) {
+		sk_reset_timer(sk, t, jiffies + MTCP_TIMER_RETRY);
+		return false;
+	}
+	if (sk->sk_state == TCP_CLOSE || !pending)
+		return false;
+	if (time_after(timeout, jiffies)) {
+		sk_reset_timer(sk, t, timeout);
+		return false;
+	}
+	return true;
+}
+
 static void mtcp_write_timer(struct timer_list *t)
 {
 	struct inet_connection_sock *icsk =
@@ -167,21 +188,10 @@ static void mtcp_write_timer(struct timer_list *t)
 	struct sock *sk = &icsk->icsk_inet.sk;
 
 	bh_lock_sock(sk);
-	if (sock_owned_by_user(sk)) {
-		sk_reset_timer(sk, &icsk->icsk_retransmit_timer,
-			       jiffies + MTCP_TIMER_RETRY);
-		goto out;
+	if (mtcp_timer_due(sk, t, icsk->icsk_pending, icsk->icsk_timeout)) {
+		icsk->icsk_pending = 0;
+		mtcp_retransmit_timer(sk);
 	}
-	if (sk->sk_state == TCP_CLOSE || !icsk->icsk_pending)
-		goto out;
-	if (time_after(icsk->icsk_timeout, jiffies)) {
-		sk_reset_timer(sk, &icsk->icsk_retransmit_timer,
-			       icsk->icsk_timeout);
-		goto out;
-	}
-	icsk->icsk_pending = 0;
-	mtcp_retransmit_timer(sk);
-out:
 	bh_unlock_sock(sk);
 	sock_put(sk);
 }
@@ -197,23 +207,14 @@ static void mtcp_delack_timer(struct timer_list *t)
 	struct sock *sk = &icsk->icsk_inet.sk;
 
 	bh_lock_sock(sk);
-	if (sock_owned_by_user(sk)) {
-		sk_reset_timer(sk, &icsk->icsk_delack_timer,
-			       jiffies + MTCP_TIMER_RETRY);
-		goto out;
+	if (mtcp_timer_due(sk, t, icsk->icsk_ack.pending & ICSK_ACK_TIMER,
+			   icsk->icsk_ack.timeout)) {
+		icsk->icsk_ack.pending &= ~ICSK_ACK_TIMER;
+		if (icsk->icsk_ack.pending & ICSK_ACK_SCHED) {
+			inet_csk_exit_pingpong_mode(sk);
+			mtcp_send_ack(sk);
+		}
 	}
-	if (sk->sk_state == TCP_CLOSE || !(icsk->icsk_ack.pending & ICSK_ACK_TIMER))
-		goto out;
-	if (time_after(icsk->icsk_ack.timeout, jiffies)) {
-		sk_reset_timer(sk, &icsk->icsk_delack_timer, icsk->icsk_ack.timeout);
-		goto out;
-	}
-	icsk->icsk_ack.pending &= ~ICSK_ACK_TIMER;
-	if (icsk->icsk_ack.pending & ICSK_ACK_SCHED) {
-		inet_csk_exit_pingpong_mode(sk);
-		mtcp_send_ack(sk);
-	}
-out:
 	bh_unlock_sock(sk);
 	sock_put(sk);
 }

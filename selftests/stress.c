@@ -180,83 +180,50 @@ static void adopt(int fd, int ns, int tid)
 	note(OP_CLOSE, close(fd), tid);
 }
 
+/* Integer options and the odd values thrown at them. */
+static const struct int_opt {
+	int level, name, nval;
+	int val[8];
+} int_opts[] = {
+	{ SOL_SOCKET, SO_RCVBUF, 4, { 1, 4096, 65536, 262144 } },
+	{ SOL_SOCKET, SO_SNDBUF, 4, { 1, 4096, 65536, 262144 } },
+	{ SOL_SOCKET, SO_KEEPALIVE, 2, { 0, 1 } },
+	{ SOL_SOCKET, SO_REUSEPORT, 2, { 0, 1 } },
+	{ SOL_SOCKET, SO_RCVLOWAT, 3, { 1, 100, INT_MAX } },
+	{ SOL_SOCKET, SO_OOBINLINE, 2, { 0, 1 } },
+	{ IPPROTO_TCP, TCP_NODELAY, 2, { 0, 1 } },
+	{ IPPROTO_TCP, TCP_CORK, 2, { 0, 1 } },
+	{ IPPROTO_TCP, TCP_MAXSEG, 8, { 0, 88, 536, 1000, 1460, 65535, 87, -1 } },
+	{ IPPROTO_TCP, TCP_KEEPIDLE, 3, { -1, 0, 1 } },
+	{ IPPROTO_TCP, TCP_KEEPINTVL, 3, { 0, 1, 2 } },
+	{ IPPROTO_TCP, TCP_KEEPCNT, 3, { 0, 1, 2 } },
+	{ IPPROTO_TCP, TCP_SYNCNT, 4, { -1, 0, 1, 2 } },
+	{ IPPROTO_TCP, TCP_LINGER2, 5, { -1, 0, 1, 2, 3 } },
+	{ IPPROTO_TCP, TCP_USER_TIMEOUT, 3, { -1, 499, 999 } },
+	{ IPPROTO_TCP, TCP_QUICKACK, 2, { 0, 1 } },
+	{ IPPROTO_IP, IP_TOS, 4, { 0, 0x10, 0xb8, 255 } },
+	{ IPPROTO_IP, IP_TTL, 4, { -1, 1, 64, 255 } },
+};
+
+#define N_INT_OPTS	((int)(sizeof(int_opts) / sizeof(int_opts[0])))
+
 static void do_setsockopt(unsigned int *s, int fd, int tid)
 {
 	static const unsigned char ipopt_nop[4] = { 1, 1, 1, 0 };
+	int v, r = rnd(s, N_INT_OPTS + 4);
 	struct linger lg;
-	int v, r = rnd(s, 22);
 	long ret;
 
-	switch (r) {
-	case 0:
+	if (r < N_INT_OPTS) {
+		const struct int_opt *o = &int_opts[r];
+
+		v = o->val[rnd(s, o->nval)];
+		ret = setsockopt(fd, o->level, o->name, &v, sizeof(v));
+	} else if (r == N_INT_OPTS) {
 		lg.l_onoff = 1;
 		lg.l_linger = rnd(s, 2);
 		ret = setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		break;
-	case 1:
-		v = rnd(s, 2) ? 1 : 4096 * (1 + rnd(s, 64));
-		ret = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-		break;
-	case 2:
-		v = rnd(s, 2) ? 1 : 4096 * (1 + rnd(s, 64));
-		ret = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-		break;
-	case 3:
-		v = rnd(s, 2);
-		ret = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
-		break;
-	case 4:
-		v = rnd(s, 2);
-		ret = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v));
-		break;
-	case 5:
-		v = rnd(s, 2);
-		ret = setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
-		break;
-	case 6: {
-		static const int mss[] = { 0, 88, 536, 1000, 1460, 65535, 87, -1 };
-
-		v = mss[rnd(s, 8)];
-		ret = setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v));
-		break;
-	}
-	case 7:
-		v = rnd(s, 3) - 1;
-		ret = setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
-		break;
-	case 8:
-		v = rnd(s, 3);
-		ret = setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
-		break;
-	case 9:
-		v = rnd(s, 3);
-		ret = setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v));
-		break;
-	case 10:
-		v = rnd(s, 4) - 1;
-		ret = setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &v, sizeof(v));
-		break;
-	case 11:
-		v = rnd(s, 5) - 1;
-		ret = setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &v, sizeof(v));
-		break;
-	case 12:
-		v = rnd(s, 3) * 500 - 1;
-		ret = setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v));
-		break;
-	case 13:
-		v = rnd(s, 2);
-		ret = setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &v, sizeof(v));
-		break;
-	case 14:
-		v = rnd(s, 256);
-		ret = setsockopt(fd, IPPROTO_IP, IP_TOS, &v, sizeof(v));
-		break;
-	case 15:
-		v = rnd(s, 3) ? 1 + rnd(s, 255) : -1;
-		ret = setsockopt(fd, IPPROTO_IP, IP_TTL, &v, sizeof(v));
-		break;
-	case 16:
+	} else if (r == N_INT_OPTS + 1) {
 		if (skip_ipopt)
 			return;
 		if (rnd(s, 2))
@@ -264,27 +231,12 @@ static void do_setsockopt(unsigned int *s, int fd, int tid)
 		else
 			ret = setsockopt(fd, IPPROTO_IP, IP_OPTIONS, ipopt_nop,
 					 sizeof(ipopt_nop));
-		break;
-	case 17:
+	} else if (r == N_INT_OPTS + 2) {
 		ret = setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE,
 				 rnd(s, 2) ? "lo" : "", rnd(s, 2) ? 3 : 0);
-		break;
-	case 18:
-		v = rnd(s, 2);
-		ret = setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, sizeof(v));
-		break;
-	case 19:
-		v = rnd(s, 2) ? INT_MAX : 1 + rnd(s, 100);
-		ret = setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v));
-		break;
-	case 20:
-		v = rnd(s, 2);
-		ret = setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &v, sizeof(v));
-		break;
-	default:	/* an option mini_tcp does not have */
+	} else {	/* an option mini_tcp does not have */
 		v = rnd(s, 2);
 		ret = setsockopt(fd, IPPROTO_TCP, 10 + rnd(s, 30), &v, sizeof(v));
-		break;
 	}
 	note(OP_SETSOCKOPT, ret, tid);
 }
