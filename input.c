@@ -1306,8 +1306,12 @@ int mtcp_v4_err(struct sk_buff *skb, u32 info)
 
 	switch (type) {
 	case ICMP_DEST_UNREACH:
-		if (code > NR_ICMP_UNREACH || code == ICMP_FRAG_NEEDED)
-			goto out_put;	/* PMTU: our segments are small */
+		if (code > NR_ICMP_UNREACH)
+			goto out_put;
+		if (code == ICMP_FRAG_NEEDED) {
+			err = 0;	/* path MTU discovery, not an error */
+			break;
+		}
 		err = icmp_err_convert[code].errno;
 		break;
 	case ICMP_PARAMETERPROB:
@@ -1327,6 +1331,18 @@ int mtcp_v4_err(struct sk_buff *skb, u32 info)
 	    (sk->sk_state != TCP_LISTEN &&
 	     (before(seq, ms->snd_una) || !before(seq, ms->snd_nxt))))
 		goto out;	/* not about anything in flight */
+
+	if (!err) {
+		/* RFC 1191: a router on the path needs smaller segments. */
+		if (sk->sk_state == TCP_LISTEN)
+			goto out;
+		WRITE_ONCE(ms->mtu_info, info);
+		if (!sock_owned_by_user(sk))
+			mtcp_mtu_reduced(sk);
+		else if (!test_and_set_bit(MTCP_MTU_REDUCED_DEFERRED, &ms->deferred))
+			sock_hold(sk);		/* dropped by release_cb */
+		goto out;
+	}
 
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:

@@ -46,6 +46,9 @@
 /* Retry after an allocation failure, as TCP's TCP_RESOURCE_PROBE_INTERVAL. */
 #define MTCP_RESOURCE_PROBE	((unsigned int)(HZ / 2))
 
+/* Work an ICMP error found the socket busy with: done in release_cb. */
+#define MTCP_MTU_REDUCED_DEFERRED	0
+
 /* Congestion control states, as TCP_CA_*: the values TCP_INFO reports. */
 #define MTCP_CA_OPEN		0
 #define MTCP_CA_RECOVERY	3	/* fast recovery (NewReno) */
@@ -113,6 +116,8 @@ struct mini_sock {
 	u8	ca_state;	/* MTCP_CA_* */
 	u8	dupacks;	/* duplicate ACKs in a row */
 	struct sk_buff_head ooo_queue;	/* out-of-order segments, by sequence */
+	u32	mtu_info;	/* next-hop MTU of the last "fragmentation needed" */
+	unsigned long	deferred;	/* MTCP_MTU_REDUCED_DEFERRED: for release_cb */
 	u16	mss;		/* effective send MSS */
 	u16	advmss;		/* MSS we announce */
 	u16	user_mss;	/* TCP_MAXSEG, 0: none */
@@ -315,6 +320,8 @@ void mtcp_init_req(struct request_sock *req, const struct sock *sk,
 		   struct sk_buff *skb);
 int mtcp_v4_rcv(struct sk_buff *skb);
 int mtcp_v4_err(struct sk_buff *skb, u32 info);
+void mtcp_mtu_reduced(struct sock *sk);
+void mtcp_release_cb(struct sock *sk);
 int mtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
 void mtcp_send_challenge_ack(struct sock *sk);
 struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,

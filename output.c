@@ -425,7 +425,8 @@ static unsigned int mtcp_send_limit(struct sock *sk, struct sk_buff *skb)
 		return room || ms->snd_una == ms->snd_nxt ? 1 : 0;
 	if (!after(wnd_end, seq))
 		return 0;
-	limit = min(wnd_end - seq, room);
+	/* (An skb queued before the path MTU fell may exceed the MSS.) */
+	limit = min3(wnd_end - seq, room, (u32)ms->mss);
 	if (limit >= skb->len) {
 		/*
 		 * Nagle (RFC 896, Minshall's variant as TCP): a small
@@ -475,11 +476,19 @@ static int mtcp_send_new(struct sock *sk, struct sk_buff *skb,
 	return 0;
 }
 
-/* Resend @skb (loss recovery): count it, and take no RTT sample from it. */
+/*
+ * Resend @skb (loss recovery): count it, and take no RTT sample from it.
+ * One sent before the path MTU fell is cut to the MSS first.
+ */
 static int mtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 {
 	int err;
 
+	if (skb->len > mtcp_sk(sk)->mss) {
+		err = mtcp_fragment(sk, skb, mtcp_sk(sk)->mss);
+		if (err)
+			return err;
+	}
 	MTCP_SKB_CB(skb)->sacked = 1;
 	err = mtcp_transmit_skb(sk, skb);
 	if (!err) {
@@ -572,6 +581,42 @@ void mtcp_enter_loss(struct sock *sk)
 	ms->rtx_nxt = ms->snd_una;
 	ms->dupacks = 0;
 	MTCP_INC_STATS(sock_net(sk), MTCP_MIB_TIMEOUTS);
+}
+
+/*
+ * ICMP "fragmentation needed" (RFC 1191): learn the path MTU, shrink the
+ * MSS, and resend what was lost at the old size, without taking it for
+ * congestion (as tcp_simple_retransmit()).
+ */
+void mtcp_mtu_reduced(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct mini_sock *ms = mtcp_sk(sk);
+	struct dst_entry *dst;
+
+	if ((1 << sk->sk_state) & (TCPF_LISTEN | TCPF_CLOSE))
+		return;
+	dst = inet_csk_update_pmtu(sk, READ_ONCE(ms->mtu_info));
+	if (!dst || icsk->icsk_pmtu_cookie <= dst_mtu(dst))
+		return;
+	mtcp_sync_mss_pmtu(sk, dst_mtu(dst));
+	if (ms->snd_una == ms->snd_nxt)
+		return;
+	if (ms->ca_state != MTCP_CA_LOSS) {
+		ms->ca_state = MTCP_CA_LOSS;
+		ms->high_seq = ms->snd_nxt;
+	}
+	ms->rtx_nxt = ms->snd_una;
+	mtcp_push(sk);
+}
+
+/* release_sock(): the work softirq found the owner busy with. */
+void mtcp_release_cb(struct sock *sk)
+{
+	if (test_and_clear_bit(MTCP_MTU_REDUCED_DEFERRED, &mtcp_sk(sk)->deferred)) {
+		mtcp_mtu_reduced(sk);
+		__sock_put(sk);
+	}
 }
 
 /* Retransmit the oldest unacknowledged skb (RTO, fast retransmit). */

@@ -1095,12 +1095,6 @@ static int mtcp_init_sock(struct sock *sk)
 	ms->advmss = MTCP_MSS_DEFAULT;
 	sk->sk_state = TCP_CLOSE;
 	sk->sk_write_space = mtcp_write_space;
-	/*
-	 * No path MTU discovery yet (ICMP "fragmentation needed" is not acted
-	 * on): send without DF, so a smaller path MTU fragments rather than
-	 * black-holes full-size segments.
-	 */
-	inet_sk(sk)->pmtudisc = IP_PMTUDISC_DONT;
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	sk->sk_route_caps = 0;
 	return 0;
@@ -1199,6 +1193,7 @@ struct proto mtcp_prot = {
 	.sendmsg		= mtcp_sendmsg,
 	.recvmsg		= mtcp_recvmsg,
 	.backlog_rcv		= mtcp_v4_do_rcv,
+	.release_cb		= mtcp_release_cb,
 	.hash			= inet_hash,
 	.unhash			= inet_unhash,
 	.get_port		= inet_csk_get_port,

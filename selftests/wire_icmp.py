@@ -83,6 +83,34 @@ def t_icmp_bad_seq(w):
     s.close()
 
 
+@test("icmp_frag_needed_shrinks_segments_df_set")
+def t_pmtu(w):
+    """RFC 1191: segments go out with DF; "fragmentation needed" with a
+    next-hop MTU of 1000 makes the stack resend at MSS 960 (and send
+    everything after at that size), and IP_MTU reports the path MTU."""
+    c = w.passive_open(mss=1460)
+    s = c.sock
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"m" * 4000)
+    first = c.expect("A|PA", data=ANY, what="first full-size segment")
+    check_eq(len(first.payload), 1460, "first segment size")
+    check(first.raw[6] & 0x40, "DF set on data segments")
+    w.send_ip(icmp_unreach(4, first.raw, mtu=1000))
+    got = 0
+    deadline = time.monotonic() + S(10)
+    while got < 4000 and time.monotonic() < deadline:
+        seg = c.expect("A|PA", seq=ANY, ack=ANY, data=ANY, strict=True,
+                       what="data after the ICMP")
+        if seg.seq != seq_add(first.seq, got):
+            continue            # the rest of the first flight, old size
+        check(len(seg.payload) <= 960, "segment of %d bytes after a path "
+              "MTU of 1000" % len(seg.payload))
+        got += len(seg.payload)
+        c.send("A", ack=seg.end)
+    check_eq(got, 4000, "bytes delivered at the new size")
+    check_eq(s.getsockopt(socket.IPPROTO_IP, 14), 1000, "IP_MTU")   # IP_MTU
+
+
 @test("icmp_error_on_established_connection_is_soft")
 def t_icmp_established(w):
     c = w.passive_open()
