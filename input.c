@@ -426,20 +426,26 @@ static bool mtcp_ooo_insert(struct sock *sk, struct sk_buff *skb)
 	return true;
 }
 
-/* Append in-sequence payload (header pulled) to the receive queue. */
-static void mtcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
+/*
+ * Append in-sequence payload (header pulled) to the receive queue, less
+ * what came already.  Returns false if that could not be cut off (no
+ * memory to linearise it): the caller drops the skb; it will come again.
+ */
+static bool mtcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
 	u32 trim = ms->rcv_nxt - cb->seq;
 
 	if (trim) {
-		__skb_pull(skb, trim);
+		if (!pskb_pull(skb, trim))
+			return false;
 		cb->seq = ms->rcv_nxt;
 	}
 	__skb_queue_tail(&sk->sk_receive_queue, skb);
 	ms->rcv_wnd -= min(ms->rcv_wnd, cb->end_seq - ms->rcv_nxt);
 	ms->rcv_nxt = cb->end_seq;
+	return true;
 }
 
 /*
@@ -459,7 +465,10 @@ static bool mtcp_ooo_drain(struct sock *sk)
 			return false;
 		__skb_unlink(skb, &ms->ooo_queue);
 		if (after(cb->end_seq, ms->rcv_nxt)) {
-			mtcp_queue_rcv(sk, skb);
+			if (!mtcp_queue_rcv(sk, skb)) {
+				kfree_skb(skb);
+				fin = false;
+			}
 		} else {
 			fin = fin && cb->end_seq == ms->rcv_nxt;
 			kfree_skb(skb);		/* all of it came already */
@@ -545,7 +554,8 @@ static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
 	/* The largest segment seen: "a full segment" for delayed ACKs. */
 	inet_csk(sk)->icsk_ack.rcv_mss =
 		clamp_t(u32, skb->len, inet_csk(sk)->icsk_ack.rcv_mss, ms->advmss);
-	mtcp_queue_rcv(sk, skb);
+	if (!mtcp_queue_rcv(sk, skb))
+		return MTCP_DATA_NONE;		/* the caller frees it */
 	if (fin)		/* as tcp_fin(): nothing can follow it */
 		skb_queue_purge(&ms->ooo_queue);
 	if (!skb_queue_empty(&ms->ooo_queue)) {

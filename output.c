@@ -467,7 +467,7 @@ static int mtcp_send_new(struct sock *sk, struct sk_buff *skb,
 		ms->snd_sml = ms->snd_nxt;
 	if (skb->len) {
 		/* Data soon after data came in: an interactive exchange. */
-		if ((u32)jiffies - inet_csk(sk)->icsk_ack.lrcvtime < MTCP_DELACK)
+		if ((u32)jiffies - ms->last_data_rcv < MTCP_DELACK)
 			inet_csk_enter_pingpong_mode(sk);
 		ms->lsndtime = jiffies;
 	}
