@@ -252,10 +252,16 @@ def t_tw_syn(w):
     c2 = wire.Conn(w, c.sport, pp)
     c2.peer_isn = c2.snd_nxt = isn
     c2.send("S", seq=isn, options=[("mss", 1460)])
-    # As TCP: the new ISN is the old SND.NXT + 65535 + 2, so that old
-    # duplicates cannot fall into the new incarnation's window.
-    sa = c2.expect("SA", seq=seq_add(tw_seq, 65535 + 2), ack=seq_add(isn, 1),
+    # The new ISN is the old SND.NXT + 65535 + 2, so that old duplicates
+    # cannot fall into the new incarnation's window (tcp_timewait_state_
+    # process).  6.1's own TCP loses that value: tcp_v4_rcv() refills the
+    # control block after the TIME_WAIT lookup (tcp_v4_fill_cb() zeroes
+    # tcp_tw_isn) and falls back to a fresh ISN; later kernels keep it
+    # elsewhere.  So the exact ISN is checked for mini_tcp only.
+    want = ANY if wire.IS_TCP else seq_add(tw_seq, 65535 + 2)
+    sa = c2.expect("SA", seq=want, ack=seq_add(isn, 1),
                    what="new SYN in TIME_WAIT: ISN = old SND.NXT + 65537")
+    diag("new ISN - old SND.NXT = %d" % wire.seq_diff(sa.seq, tw_seq))
     c2.rcv_nxt = seq_add(sa.seq, 1)
     c2.send("PA", data=b"again")
     s, _ = w.accept(lst)
