@@ -256,6 +256,18 @@ static enum op pick_op(unsigned int *s)
 	return OP_POLL;
 }
 
+/* A new socket into an empty slot; the caller holds its lock for writing. */
+static void fill_slot(unsigned int *s, struct slot *sl, int tid)
+{
+	int ns, fd = new_socket(s, &ns);
+
+	note(OP_SOCKET, fd, tid);
+	if (fd >= 0) {
+		sl->fd = fd;
+		sl->ns = ns;
+	}
+}
+
 struct targ {
 	int tid;
 	unsigned int seed;
@@ -275,7 +287,7 @@ static void *worker(void *arg)
 		enum op op = pick_op(s);
 		struct sockaddr_in sin;
 		long ret;
-		int fd, ns;
+		int fd;
 
 		cur[tid] = op_names[op];
 		if (op == OP_SOCKET || op == OP_CLOSE) {
@@ -284,14 +296,8 @@ static void *worker(void *arg)
 				note(OP_CLOSE, close(sl->fd), tid);
 				sl->fd = -1;
 			}
-			if (op == OP_SOCKET) {
-				fd = new_socket(s, &ns);
-				note(OP_SOCKET, fd, tid);
-				if (fd >= 0) {
-					sl->fd = fd;
-					sl->ns = ns;
-				}
-			}
+			if (op == OP_SOCKET)
+				fill_slot(s, sl, tid);
 			pthread_rwlock_unlock(&sl->lock);
 			continue;
 		}
@@ -300,14 +306,8 @@ static void *worker(void *arg)
 		if (fd < 0) {	/* fill the pool */
 			pthread_rwlock_unlock(&sl->lock);
 			pthread_rwlock_wrlock(&sl->lock);
-			if (sl->fd < 0) {
-				fd = new_socket(s, &ns);
-				note(OP_SOCKET, fd, tid);
-				if (fd >= 0) {
-					sl->fd = fd;
-					sl->ns = ns;
-				}
-			}
+			if (sl->fd < 0)
+				fill_slot(s, sl, tid);
 			pthread_rwlock_unlock(&sl->lock);
 			continue;
 		}
