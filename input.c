@@ -21,35 +21,45 @@
 #include "mini_tcp.h"
 
 /*
- * The MSS option of a SYN, as tcp_parse_options() reads options: unknown
- * kinds are skipped by their length, an MSS option of the wrong length is
- * ignored, and a malformed list ends the parsing - the segment itself is
- * still processed, as TCP processes it.
+ * The options of a SYN (MSS, window scale), as tcp_parse_options() reads
+ * them: unknown kinds are skipped by their length, an option of the wrong
+ * length is ignored, and a malformed list ends the parsing - the segment
+ * itself is still processed, as TCP processes it.  @opt holds the
+ * defaults on entry.
  */
-void mtcp_parse_options(const struct tcphdr *th, u16 *mss)
+void mtcp_parse_options(const struct net *net, const struct tcphdr *th,
+			struct mtcp_options *opt)
 {
-	const u8 *opt = (const u8 *)(th + 1);
+	const u8 *p = (const u8 *)(th + 1);
 	int left = th->doff * 4 - MTCP_HDR_MIN;
 
+	if (!th->syn)
+		return;
 	while (left > 0) {
-		u8 kind = *opt;
+		u8 kind = *p;
 		u8 len;
 
 		if (kind == TCPOPT_EOL)
 			return;
 		if (kind == TCPOPT_NOP) {
-			opt++;
+			p++;
 			left--;
 			continue;
 		}
 		if (left < 2)
 			return;
-		len = opt[1];
+		len = p[1];
 		if (len < 2 || len > left)
 			return;		/* malformed: stop, as TCP does */
-		if (kind == TCPOPT_MSS && len == TCPOLEN_MSS && th->syn)
-			*mss = max_t(u16, get_unaligned_be16(opt + 2), 88);
-		opt += len;
+		if (kind == TCPOPT_MSS && len == TCPOLEN_MSS)
+			opt->mss = max_t(u16, get_unaligned_be16(p + 2), 88);
+		if (kind == TCPOPT_WINDOW && len == TCPOLEN_WINDOW &&
+		    READ_ONCE(mtcp_pernet(net)->sysctl_window_scaling)) {
+			/* RFC 7323 §2.3: a larger shift is taken as 14. */
+			opt->wscale_ok = 1;
+			opt->snd_wscale = min_t(u8, p[2], MTCP_MAX_WSCALE);
+		}
+		p += len;
 		left -= len;
 	}
 }
@@ -245,6 +255,107 @@ static void mtcp_ack_cwnd(struct sock *sk, u32 ack, u32 segs)
 	}
 }
 
+/* ------------------------------------------------------ buffer autotuning */
+
+/*
+ * Let the send buffer hold two congestion windows of full segments, as
+ * tcp_sndbuf_expand(): a writer must never be what keeps the window from
+ * filling.  Not if the user fixed SO_SNDBUF, nor while the protocol is
+ * short of memory; never beyond wmem[2].
+ */
+static void mtcp_sndbuf_expand(struct sock *sk)
+{
+	const struct mini_sock *ms = mtcp_sk(sk);
+	u64 sndmem;
+
+	if (sk->sk_userlocks & SOCK_SNDBUF_LOCK)
+		return;
+	if (sk_under_memory_pressure(sk) ||
+	    sk_memory_allocated(sk) >= sk_prot_mem_limits(sk, 0))
+		return;
+	sndmem = (u64)roundup_pow_of_two(SKB_TRUESIZE(ms->mss + MTCP_MAX_HEADER)) *
+		 max(ms->snd_cwnd, MTCP_INIT_CWND) * 2;
+	sndmem = min_t(u64, sndmem, READ_ONCE(sysctl_mtcp_wmem[2]));
+	if (sndmem > READ_ONCE(sk->sk_sndbuf))
+		WRITE_ONCE(sk->sk_sndbuf, sndmem);
+}
+
+/*
+ * The receiver's RTT, as tcp_rcv_rtt_measure(): the time it takes a
+ * window of data to arrive, which is at least one round trip; the
+ * smallest such time seen.  Called for in-order data.
+ */
+static void mtcp_rcv_rtt_measure(struct mini_sock *ms)
+{
+	u64 now = tcp_clock_us();
+
+	if (ms->rcv_rtt.time) {
+		u32 sample;
+
+		if (before(ms->rcv_nxt, ms->rcv_rtt.seq))
+			return;
+		sample = max_t(u64, now - ms->rcv_rtt.time, 1);
+		if (!ms->rcv_rtt.rtt_us || sample < ms->rcv_rtt.rtt_us)
+			ms->rcv_rtt.rtt_us = sample;
+	}
+	ms->rcv_rtt.seq = ms->rcv_nxt + max(ms->rcv_wnd, 1U);
+	ms->rcv_rtt.time = now;
+}
+
+/*
+ * Receive buffer autotuning, as tcp_rcv_space_adjust(): once per receiver
+ * RTT, if the reader took more than in the round trip before, let the
+ * buffer hold a window twice that (the sender may be in slow start),
+ * more when the rate grows fast; the window follows the buffer
+ * (mtcp_select_window).  Up to rmem[2]; not if the user set SO_RCVBUF.
+ * Called by recvmsg with the socket locked.
+ */
+void mtcp_rcv_space_adjust(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+	u64 now = tcp_clock_us();
+	u32 copied, space;
+
+	if (!ms->rcv_rtt.rtt_us ||
+	    now - ms->rcvq_space.time < ms->rcv_rtt.rtt_us)
+		return;
+	copied = ms->copied_seq - ms->rcvq_space.seq;
+	space = ms->rcvq_space.space;
+	if (copied > space) {
+		if (READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_moderate_rcvbuf) &&
+		    !(sk->sk_userlocks & SOCK_RCVBUF_LOCK)) {
+			u64 rcvwin = 2ULL * copied + 16 * ms->advmss;
+			u64 rcvbuf;
+
+			if (space)
+				rcvwin += 2 * div_u64(rcvwin * (copied - space), space);
+			/* The window is half the buffer: mtcp_select_window(). */
+			rcvbuf = min_t(u64, 2 * rcvwin, READ_ONCE(sysctl_mtcp_rmem[2]));
+			if (rcvbuf > READ_ONCE(sk->sk_rcvbuf))
+				WRITE_ONCE(sk->sk_rcvbuf, rcvbuf);
+		}
+		ms->rcvq_space.space = copied;
+	}
+	ms->rcvq_space.seq = ms->copied_seq;
+	ms->rcvq_space.time = now;
+}
+
+/* A connection is established: start its buffers' tuning. */
+void mtcp_init_buffer_space(struct sock *sk)
+{
+	struct mini_sock *ms = mtcp_sk(sk);
+
+	mtcp_sndbuf_expand(sk);
+	ms->rcvq_space.space = min_t(u32, ms->rcv_wnd,
+				     MTCP_INIT_CWND * ms->advmss);
+	ms->rcvq_space.seq = ms->copied_seq;
+	ms->rcvq_space.time = tcp_clock_us();
+	/* The handshake's round trip, if we timed it, until data tells. */
+	ms->rcv_rtt.rtt_us = ms->srtt_us >> 3;
+	ms->rcv_rtt.seq = ms->rcv_nxt;
+	ms->rcv_rtt.time = 0;
+}
+
 /* Free what @ack covers and advance snd_una. */
 static void mtcp_ack_advance(struct sock *sk, u32 ack)
 {
@@ -286,6 +397,9 @@ static void mtcp_ack_advance(struct sock *sk, u32 ack)
 	else
 		mtcp_reset_rto(sk);
 
+	/* A writer waits for room: maybe the buffer should grow instead. */
+	if (sk->sk_socket && test_bit(SOCK_NOSPACE, &sk->sk_socket->flags))
+		mtcp_sndbuf_expand(sk);
 	sk->sk_write_space(sk);
 }
 
@@ -329,7 +443,7 @@ static bool mtcp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 	if (!before(ack, ms->snd_una) &&
 	    (before(ms->snd_wl1, cb->seq) ||
 	     (ms->snd_wl1 == cb->seq && !before(ack, ms->snd_wl2)))) {
-		ms->snd_wnd = ntohs(mtcp_hdr(skb)->window);
+		ms->snd_wnd = ntohs(mtcp_hdr(skb)->window) << ms->snd_wscale;
 		ms->max_window = max(ms->max_window, ms->snd_wnd);
 		ms->snd_wl1 = cb->seq;
 		ms->snd_wl2 = ack;
@@ -445,6 +559,7 @@ static bool mtcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 	__skb_queue_tail(&sk->sk_receive_queue, skb);
 	ms->rcv_wnd -= min(ms->rcv_wnd, cb->end_seq - ms->rcv_nxt);
 	ms->rcv_nxt = cb->end_seq;
+	mtcp_rcv_rtt_measure(ms);
 	return true;
 }
 
@@ -581,7 +696,7 @@ static void mtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	const struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
 	const struct tcphdr *th = mtcp_hdr(skb);
 	struct mini_sock *ms = mtcp_sk(sk);
-	u16 peer_mss = MTCP_MSS_DEFAULT;
+	struct mtcp_options opt = { .mss = MTCP_MSS_DEFAULT };
 
 	if (th->ack && (!after(cb->ack_seq, ms->iss) ||
 			after(cb->ack_seq, ms->snd_nxt))) {
@@ -596,8 +711,13 @@ static void mtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	if (!th->syn)
 		return;
 
-	mtcp_parse_options(th, &peer_mss);
-	mtcp_sync_mss(sk, peer_mss);
+	mtcp_parse_options(sock_net(sk), th, &opt);
+	mtcp_sync_mss(sk, opt.mss);
+	/* Scaling is on only if both SYNs carry the option (RFC 7323 §2.2). */
+	ms->wscale_ok &= opt.wscale_ok;
+	ms->snd_wscale = ms->wscale_ok ? opt.snd_wscale : 0;
+	if (!ms->wscale_ok)
+		ms->rcv_wscale = 0;
 	ms->irs = cb->seq;
 	ms->rcv_nxt = cb->seq + 1;
 	ms->copied_seq = ms->rcv_nxt;
@@ -774,7 +894,8 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 	struct mtcp_transition t;
 	struct request_sock *req;
 	struct mtcp_request_sock *mreq;
-	u16 mss = MTCP_MSS_DEFAULT;
+	struct mtcp_options opt = { .mss = MTCP_MSS_DEFAULT };
+	u16 mss;
 	int syn_backlog;
 	bool full;
 
@@ -787,7 +908,8 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 	if (th->fin)
 		return;
 
-	mtcp_parse_options(th, &mss);
+	mtcp_parse_options(net, th, &opt);
+	mss = opt.mss;
 
 	/* The SYN queue is bounded by the backlog and max_syn_backlog. */
 	syn_backlog = min_t(int, READ_ONCE(sk->sk_max_ack_backlog),
@@ -828,6 +950,11 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 		    mtcp_secure_seq(iph->daddr, iph->saddr, th->dest, th->source);
 	mreq->snt_synack = 0;
 	mreq->mss = mss;
+	if (opt.wscale_ok) {
+		inet_rsk(req)->wscale_ok = 1;
+		inet_rsk(req)->snd_wscale = opt.snd_wscale;
+		inet_rsk(req)->rcv_wscale = mtcp_select_wscale(sk);
+	}
 
 	if (security_inet_conn_request(sk, skb, req) ||
 	    !inet_csk_reqsk_queue_hash_add(sk, req, MTCP_TIMEOUT_INIT)) {
@@ -888,8 +1015,12 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	ms->write_seq = ms->snd_una;
 	ms->rcv_nxt = mreq->irs + 1;
 	ms->copied_seq = ms->rcv_nxt;
+	/* A cookie's request has no window scale (mtcp_init_req). */
+	ms->wscale_ok = ireq->wscale_ok;
+	ms->snd_wscale = ireq->snd_wscale;
+	ms->rcv_wscale = ireq->rcv_wscale;
 	ms->rcv_wnd = mtcp_select_window(newsk);
-	ms->snd_wnd = ntohs(mtcp_hdr(skb)->window);
+	ms->snd_wnd = ntohs(mtcp_hdr(skb)->window) << ms->snd_wscale;
 	ms->max_window = ms->snd_wnd;
 	ms->last_oow_ack_time = 0;
 	ms->snd_wl1 = cb->seq;
@@ -947,6 +1078,7 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	/* The passive SYN_RECEIVED's ACK: ESTABLISHED (fsm.c decides). */
 	t = mtcp_fsm_lookup_passive(MTCP_EV_RCV_ACK_SYN);
 	mtcp_set_state(newsk, t.next);
+	mtcp_init_buffer_space(newsk);
 	inet_csk(newsk)->icsk_ack.lrcvtime = (u32)jiffies;
 	mtcp_arm_keepalive(newsk);	/* SO_KEEPALIVE is inherited */
 	MTCP_INC_STATS(net, MTCP_MIB_PASSIVEOPENS);
@@ -1274,7 +1406,9 @@ do_time_wait:
 		if (!mtcp_oow_rate_limited(net, skb, MTCP_MIB_ACKSKIPPEDTIMEWAIT,
 					   &mtw->last_oow_ack_time))
 			mtcp_v4_send_reply(net, NULL, skb, TCPHDR_ACK, mtw->snd_nxt,
-					   mtw->rcv_nxt, mtw->rcv_wnd);
+					   mtw->rcv_nxt,
+					   min(mtw->rcv_wnd >> mtw->rcv_wscale,
+					       MTCP_MAX_WINDOW));
 		inet_twsk_put(inet_twsk(sk));
 	} else if (verdict == MTCP_TW_DROP) {
 		inet_twsk_put(inet_twsk(sk));

@@ -135,6 +135,22 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.proc_handler	= proc_dointvec_minmax,
 		.extra1		= SYSCTL_ZERO,
 	},
+	{
+		.procname	= "window_scaling",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "moderate_rcvbuf",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
 	/* Module-wide from here on: see mtcp_sysctl_init_net(). */
 	{
 		.procname	= "mem",
@@ -167,6 +183,7 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 		&mn->sysctl_retries2, &mn->sysctl_orphan_retries,
 		&mn->sysctl_fin_timeout, &mn->sysctl_tw_timeout,
 		&mn->sysctl_invalid_ratelimit, &mn->sysctl_challenge_ack_limit,
+		&mn->sysctl_window_scaling, &mn->sysctl_moderate_rcvbuf,
 	};
 	/*
 	 * The memory limits are module-wide, as TCP's tcp_mem is: the
@@ -232,6 +249,8 @@ static int __net_init mtcp_net_init(struct net *net)
 	mn->sysctl_tw_timeout = 60 * HZ;
 	mn->sysctl_invalid_ratelimit = HZ / 2;
 	mn->sysctl_challenge_ack_limit = INT_MAX;	/* off, as TCP's */
+	mn->sysctl_window_scaling = 1;
+	mn->sysctl_moderate_rcvbuf = 1;
 
 	refcount_set(&mn->tw_death_row.tw_refcount, 1);
 	mn->tw_death_row.hashinfo = &mtcp_hashinfo;

@@ -38,7 +38,8 @@
 #define MTCP_HDR_MIN		((unsigned int)sizeof(struct tcphdr))
 #define MTCP_HDR_MAX		60U
 #define MTCP_MSS_DEFAULT	536U	/* RFC 9293 §3.7.1, no MSS option */
-#define MTCP_MAX_WINDOW		65535U	/* no window scaling */
+#define MTCP_MAX_WINDOW		65535U	/* the header's window field */
+#define MTCP_MAX_WSCALE		14U	/* RFC 7323 §2.3 */
 #define MTCP_MAX_HEADER		(MTCP_HDR_MAX + MAX_HEADER)
 #define MTCP_TIMEOUT_INIT	((unsigned int)HZ)	/* RFC 6298 initial RTO */
 #define MTCP_RTO_MIN		((unsigned int)(HZ / 5))
@@ -124,7 +125,22 @@ struct mini_sock {
 	u16	peer_mss;	/* the peer's MSS option, or the default */
 	u8	fin_queued:1,	/* our FIN is in the write queue */
 		nodelay:1,
-		cork:1;
+		cork:1,
+		wscale_ok:1;	/* both SYNs carried a window scale */
+	u8	snd_wscale;	/* shift of the peer's window fields (RFC 7323) */
+	u8	rcv_wscale;	/* shift of ours */
+	/* Receive buffer autotuning, as tcp_rcv_space_adjust(). */
+	struct {
+		u32	space;	/* bytes the reader took in the last round trip */
+		u32	seq;	/* copied_seq when this measurement began */
+		u64	time;	/* and when, us */
+	} rcvq_space;
+	/* The receiver's RTT: the time one window of data takes to arrive. */
+	struct {
+		u32	rtt_us;	/* smoothed << 3, 0: none yet */
+		u32	seq;	/* rcv_nxt that ends this measurement */
+		u64	time;	/* when it began, us */
+	} rcv_rtt;
 	unsigned long	last_overflow;	/* listener: jiffies of SYN queue overflow */
 	u32	last_oow_ack_time;	/* jiffies of the last out-of-window ACK */
 	int	linger2;	/* TCP_LINGER2, seconds; 0: sysctl fin_timeout */
@@ -206,6 +222,13 @@ struct mtcp_request_sock {
 	u16	mss;		/* peer's MSS option, or the default */
 };
 
+/* What the options of a SYN say (mtcp_parse_options). */
+struct mtcp_options {
+	u16	mss;		/* the peer's MSS, or MTCP_MSS_DEFAULT */
+	u8	wscale_ok:1;	/* a window scale option came */
+	u8	snd_wscale;	/* its shift, at most MTCP_MAX_WSCALE */
+};
+
 static inline struct mtcp_request_sock *mtcp_rsk(const struct request_sock *req)
 {
 	return (struct mtcp_request_sock *)req;
@@ -217,6 +240,7 @@ struct mtcp_timewait_sock {
 	u32	rcv_nxt;
 	u32	snd_nxt;
 	u32	rcv_wnd;
+	u8	rcv_wscale;
 	u32	last_oow_ack_time;	/* jiffies of the last ACK we sent */
 };
 
@@ -283,6 +307,8 @@ struct mtcp_net {
 	int	sysctl_tw_timeout;	/* jiffies */
 	int	sysctl_invalid_ratelimit;	/* jiffies between out-of-window ACKs */
 	int	sysctl_challenge_ack_limit;	/* per second, INT_MAX: off */
+	int	sysctl_window_scaling;		/* RFC 7323 window scale option */
+	int	sysctl_moderate_rcvbuf;		/* receive buffer autotuning */
 	u32	challenge_timestamp;	/* second of the current quota */
 	u32	challenge_count;	/* challenge ACKs left in it */
 };
@@ -352,7 +378,10 @@ void mtcp_v4_send_reply(struct net *net, const struct sock *sk,
 			struct sk_buff *rxskb, u8 flags, u32 seq, u32 ack,
 			u16 window);
 void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb);
-u16 mtcp_select_window(struct sock *sk);
+u32 mtcp_select_window(struct sock *sk);
+u8 mtcp_select_wscale(const struct sock *sk);
+void mtcp_rcv_space_adjust(struct sock *sk);
+void mtcp_init_buffer_space(struct sock *sk);
 u16 mtcp_route_advmss(const struct sock *sk, const struct dst_entry *dst);
 void mtcp_sync_mss(struct sock *sk, u16 peer_mss);
 unsigned int mtcp_sync_mss_pmtu(struct sock *sk, u32 pmtu);
@@ -385,6 +414,7 @@ static inline u32 mtcp_seg_len(const struct sk_buff *skb)
 void mtcp_rtt_sample(struct sock *sk, u32 sent);
 
 /* Options: MSS is the only one we send or read. */
-void mtcp_parse_options(const struct tcphdr *th, u16 *mss);
+void mtcp_parse_options(const struct net *net, const struct tcphdr *th,
+			struct mtcp_options *opt);
 
 #endif /* _MINI_TCP_H */

@@ -71,24 +71,58 @@ unsigned int mtcp_sync_mss_pmtu(struct sock *sk, u32 pmtu)
 }
 
 /*
- * The window we offer: half of the free receive buffer (the other half is
- * skb overhead), without scaling.
+ * The window we offer, in bytes: half of the free receive buffer (the
+ * other half is skb overhead), at most what the 16-bit field can say
+ * once shifted, and a multiple of the scale so that the field says it
+ * exactly (RFC 7323 §2.3).
  */
-u16 mtcp_select_window(struct sock *sk)
+u32 mtcp_select_window(struct sock *sk)
 {
 	int free_space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
+	u8 wscale = mtcp_sk(sk)->rcv_wscale;
 
 	if (free_space <= 0)
 		return 0;
-	return min_t(unsigned int, free_space / 2, MTCP_MAX_WINDOW);
+	return round_down(min_t(u32, free_space / 2, MTCP_MAX_WINDOW << wscale),
+			  1U << wscale);
 }
 
-/* Push the header in front of the payload already in @skb. */
-static void mtcp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
-			      u32 seq, u32 ack, u8 flags, u16 window, u16 mss)
+/*
+ * The shift for our windows (RFC 7323 §2.2), fixed for the connection by
+ * our SYN: large enough for the window of the largest receive buffer the
+ * socket may grow to - the one the user set, or autotuning's limit.
+ */
+u8 mtcp_select_wscale(const struct sock *sk)
 {
-	unsigned int hlen = MTCP_HDR_MIN + (mss ? TCPOLEN_MSS : 0);
+	u32 space;
+	u8 wscale = 0;
+
+	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK)
+		space = READ_ONCE(sk->sk_rcvbuf);
+	else
+		space = max_t(u32, READ_ONCE(sysctl_mtcp_rmem[2]),
+			      READ_ONCE(sysctl_rmem_max));
+	space /= 2;
+	while (space > MTCP_MAX_WINDOW && wscale < MTCP_MAX_WSCALE) {
+		space >>= 1;
+		wscale++;
+	}
+	return wscale;
+}
+
+/*
+ * Push the header in front of the payload already in @skb.  A SYN carries
+ * @mss and, unless @wscale is negative, the window scale option, laid out
+ * as TCP's: MSS, NOP, WS.
+ */
+static void mtcp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
+			      u32 seq, u32 ack, u8 flags, u16 window, u16 mss,
+			      int wscale)
+{
+	unsigned int hlen = MTCP_HDR_MIN + (mss ? TCPOLEN_MSS : 0) +
+			    (wscale >= 0 ? TCPOLEN_WSCALE_ALIGNED : 0);
 	struct tcphdr *th;
+	__be32 *opt;
 
 	th = skb_push(skb, hlen);
 	skb_reset_transport_header(skb);
@@ -100,11 +134,12 @@ static void mtcp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 	th->doff = hlen / 4;
 	tcp_flag_byte(th) = flags;
 	th->window = htons(window);
-	if (mss) {
-		__be32 *opt = (__be32 *)(th + 1);
-
-		*opt = htonl((TCPOPT_MSS << 24) | (TCPOLEN_MSS << 16) | mss);
-	}
+	opt = (__be32 *)(th + 1);
+	if (mss)
+		*opt++ = htonl((TCPOPT_MSS << 24) | (TCPOLEN_MSS << 16) | mss);
+	if (wscale >= 0)
+		*opt++ = htonl((TCPOPT_NOP << 24) | (TCPOPT_WINDOW << 16) |
+			       (TCPOLEN_WINDOW << 8) | wscale);
 }
 
 /* Checksum over the pseudo-header with our own protocol number. */
@@ -136,6 +171,7 @@ static int mtcp_transmit(struct sock *sk, const struct sk_buff *data, u32 seq,
 	struct mini_sock *ms = mtcp_sk(sk);
 	unsigned int len = data ? data->len : 0;
 	struct sk_buff *skb;
+	u16 window;
 	int err;
 
 	skb = alloc_skb(MTCP_MAX_HEADER + len, gfp);
@@ -145,9 +181,18 @@ static int mtcp_transmit(struct sock *sk, const struct sk_buff *data, u32 seq,
 	if (len)
 		skb_copy_bits(data, 0, skb_put(skb, len), len);
 
-	/* Never shrink the window: what we offered stays offered. */
-	if (!(flags & TCPHDR_RST))
-		ms->rcv_wnd = max_t(u32, mtcp_select_window(sk), ms->rcv_wnd);
+	/*
+	 * Never shrink the window: what we offered stays offered (rounded
+	 * up to what the scaled field can say).  A SYN's window is never
+	 * scaled (RFC 7323 §2.2).
+	 */
+	if (!(flags & TCPHDR_RST)) {
+		u32 cur = ALIGN(ms->rcv_wnd, 1U << ms->rcv_wscale);
+
+		ms->rcv_wnd = max(mtcp_select_window(sk), cur);
+		if (flags & TCPHDR_SYN)
+			ms->rcv_wnd = min(ms->rcv_wnd, MTCP_MAX_WINDOW);
+	}
 	if (flags & TCPHDR_ACK) {
 		/* This ACK is the one a delayed ACK was waiting to send. */
 		struct inet_connection_sock *icsk = inet_csk(sk);
@@ -157,10 +202,16 @@ static int mtcp_transmit(struct sock *sk, const struct sk_buff *data, u32 seq,
 		inet_csk_clear_xmit_timer(sk, ICSK_TIME_DACK);
 		ms->rcv_wup = ms->rcv_nxt;
 	}
+	if (flags & TCPHDR_RST)
+		window = 0;
+	else if (flags & TCPHDR_SYN)
+		window = ms->rcv_wnd;
+	else
+		window = min(ms->rcv_wnd >> ms->rcv_wscale, MTCP_MAX_WINDOW);
 	mtcp_build_header(skb, inet->inet_sport, inet->inet_dport, seq,
-			  (flags & TCPHDR_ACK) ? ms->rcv_nxt : 0, flags,
-			  (flags & TCPHDR_RST) ? 0 : ms->rcv_wnd,
-			  (flags & TCPHDR_SYN) ? ms->advmss : 0);
+			  (flags & TCPHDR_ACK) ? ms->rcv_nxt : 0, flags, window,
+			  (flags & TCPHDR_SYN) ? ms->advmss : 0,
+			  (flags & TCPHDR_SYN) && ms->wscale_ok ? ms->rcv_wscale : -1);
 	mtcp_csum(skb, inet->inet_saddr, inet->inet_daddr);
 	skb_set_owner_w(skb, sk);
 
@@ -213,6 +264,11 @@ int mtcp_send_syn(struct sock *sk)
 	ms->write_seq = ms->iss;
 	ms->snd_wnd = MTCP_MSS_DEFAULT;
 	ms->rcv_nxt = 0;
+	ms->rcv_wnd = 0;
+	/* We offer a window scale; the peer's SYN decides if it is used. */
+	ms->wscale_ok = !!READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_window_scaling);
+	ms->rcv_wscale = ms->wscale_ok ? mtcp_select_wscale(sk) : 0;
+	ms->snd_wscale = 0;
 	ms->total_retrans = 0;
 	mtcp_init_cwnd(sk);
 	skb = mtcp_queue_ctl(sk, TCPHDR_SYN, sk->sk_allocation);
@@ -660,7 +716,8 @@ int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
 	window = min_t(unsigned int, READ_ONCE(sk->sk_rcvbuf) / 2, MTCP_MAX_WINDOW);
 	mtcp_build_header(skb, htons(ireq->ir_num), ireq->ir_rmt_port,
 			  mreq->iss, mreq->irs + 1, TCPHDR_SYN | TCPHDR_ACK,
-			  window, mtcp_route_advmss(sk, dst));
+			  window, mtcp_route_advmss(sk, dst),
+			  ireq->wscale_ok ? ireq->rcv_wscale : -1);
 	mtcp_csum(skb, ireq->ir_loc_addr, ireq->ir_rmt_addr);
 	skb_dst_set(skb, dst);
 
@@ -717,10 +774,13 @@ void mtcp_v4_send_reply(struct net *net, const struct sock *sk,
 	skb_reserve(skb, MTCP_MAX_HEADER);
 	/*
 	 * A SYN-ACK announces what we can receive: our route's MSS, or the
-	 * listener's TCP_MAXSEG if smaller.
+	 * listener's TCP_MAXSEG if smaller.  A cookie SYN-ACK has no window
+	 * scale: the cookie has no room to remember it (TCP's, without
+	 * timestamps, has none either), so the connection runs unscaled.
 	 */
 	mtcp_build_header(skb, th->dest, th->source, seq, ack, flags, window,
-			  (flags & TCPHDR_SYN) ? mtcp_route_advmss(sk, &rt->dst) : 0);
+			  (flags & TCPHDR_SYN) ? mtcp_route_advmss(sk, &rt->dst) : 0,
+			  -1);
 	mtcp_csum(skb, iph->daddr, iph->saddr);
 	skb_dst_set(skb, &rt->dst);
 

@@ -32,9 +32,8 @@ long sysctl_mtcp_mem[3];	/* pages: min, pressure, max (net.mini_tcp.mem) */
 /*
  * Bytes, as tcp_rmem/tcp_wmem: [0] is what every socket may still queue
  * while the protocol is under pressure (read by the core's
- * __sk_mem_raise_allocated()); [1] and [2] keep TCP's shape for tools and
- * people but size nothing here (see README): buffers start at
- * net.core.rmem_default/wmem_default and are not tuned.
+ * __sk_mem_raise_allocated()); [1] is where a socket's buffers start;
+ * autotuning grows them up to [2] (input.c), unless the user set them.
  */
 int sysctl_mtcp_rmem[3] = { 4 * 1024, 128 * 1024, 6 * 1024 * 1024 };
 int sysctl_mtcp_wmem[3] = { 4 * 1024, 16 * 1024, 4 * 1024 * 1024 };
@@ -198,6 +197,7 @@ int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 		mtcp_send_active_rst(sk, gfp_any());
 
 	if (a & MTCP_ACT_CONNECTED) {
+		mtcp_init_buffer_space(sk);
 		mtcp_arm_keepalive(sk);
 		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
 	}
@@ -652,7 +652,8 @@ static void mtcp_cleanup_rbuf(struct sock *sk)
 	 * it, say so - whatever the MSS (a 2 KiB buffer behind a 64 KiB MSS
 	 * must not wait for the sender's window probe).
 	 */
-	clamp = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2, MTCP_MAX_WINDOW);
+	clamp = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2,
+		      MTCP_MAX_WINDOW << ms->rcv_wscale);
 	wnd = mtcp_select_window(sk);
 	if (wnd && 2 * ms->rcv_wnd <= clamp && wnd >= 2 * ms->rcv_wnd)
 		mtcp_send_ack(sk);
@@ -748,8 +749,10 @@ found:
 		}
 	}
 
-	if (!(flags & MSG_PEEK))
+	if (!(flags & MSG_PEEK)) {
+		mtcp_rcv_space_adjust(sk);
 		mtcp_cleanup_rbuf(sk);
+	}
 	err = copied;
 out:
 	release_sock(sk);
@@ -973,8 +976,14 @@ static void mtcp_get_info(struct sock *sk, struct tcp_info *info)
 	info->tcpi_rtt = ms->srtt_us >> 3;
 	info->tcpi_rttvar = ms->rttvar_us >> 2;
 	info->tcpi_snd_cwnd = ms->snd_cwnd;
-	info->tcpi_rcv_space = ms->rcv_wnd;
+	info->tcpi_rcv_space = ms->rcvq_space.space;
+	info->tcpi_rcv_rtt = ms->rcv_rtt.rtt_us;
 	info->tcpi_snd_wnd = ms->snd_wnd;
+	if (ms->wscale_ok) {
+		info->tcpi_options |= TCPI_OPT_WSCALE;
+		info->tcpi_snd_wscale = ms->snd_wscale;
+		info->tcpi_rcv_wscale = ms->rcv_wscale;
+	}
 	info->tcpi_notsent_bytes = ms->write_seq - ms->snd_nxt;
 }
 
@@ -1094,6 +1103,9 @@ static int mtcp_init_sock(struct sock *sk)
 	ms->snd_ssthresh = MTCP_INFINITE_SSTHRESH;
 	ms->advmss = MTCP_MSS_DEFAULT;
 	sk->sk_state = TCP_CLOSE;
+	/* TCP's starting sizes; they grow with the connection (input.c). */
+	WRITE_ONCE(sk->sk_sndbuf, READ_ONCE(sysctl_mtcp_wmem[1]));
+	WRITE_ONCE(sk->sk_rcvbuf, READ_ONCE(sysctl_mtcp_rmem[1]));
 	sk->sk_write_space = mtcp_write_space;
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	sk->sk_route_caps = 0;

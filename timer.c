@@ -315,6 +315,7 @@ void mtcp_time_wait(struct sock *sk, int state)
 		mtw->rcv_nxt = ms->rcv_nxt;
 		mtw->snd_nxt = ms->snd_nxt;
 		mtw->rcv_wnd = ms->rcv_wnd;
+		mtw->rcv_wscale = ms->rcv_wscale;
 		/*
 		 * The timer is pinned: keep BHs off until the hash dance is
 		 * done, or it could fire on a half-linked sock.  tw is not

@@ -13,6 +13,7 @@ Run as root: selftests/wire_stream.py [--proto 253|6] [-v] [name-filter...]
 
 import socket
 import struct
+import threading
 import time
 
 from lib import wire
@@ -111,11 +112,9 @@ def t_slow_start(w):
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     cwnd0 = tcp_info(s)["snd_cwnd"]
     check_eq(cwnd0, 10, "initial cwnd (RFC 6928)")
-    s.setblocking(False)
-    try:
-        s.send(b"g" * 40000)
-    except BlockingIOError:
-        pass
+    # A blocking writer (its buffer grows with cwnd), as a bulk sender is.
+    threading.Thread(target=s.sendall, args=(b"g" * 40000,),
+                     daemon=True).start()
     acked = 0
     for i in range(25):
         seg = c.expect("A|PA", data=ANY, what="data segment %d" % i)
@@ -248,6 +247,185 @@ def t_user_timeout(w):
         diag("recv() failed with %s after %.1f s" % (e, dt))
         check_eq(e.errno, 110, "errno (ETIMEDOUT)")
         check(dt < 1.5 + T(1.5), "gave up after %.1f s, user timeout 1.5 s" % dt)
+
+
+# ------------------------------------------------------- window scaling
+
+WS = 3      # the option kind (RFC 7323 §2.2)
+
+
+def wscale_of(seg):
+    v = seg.opt(WS)
+    return None if v is None else v[0]
+
+
+@test("window_scale_option_in_syn_and_synack")
+def t_wscale_options(w):
+    """Our SYN offers a window scale after the MSS (MSS, NOP, WS); a
+    SYN-ACK carries one only if the SYN did; SYN windows are unscaled."""
+    s = w.connect_nb(w.peer_port())
+    syn = w.expect("S", mss=ANY, what="SYN")
+    shift = wscale_of(syn)
+    check(shift is not None, "no window scale option in our SYN")
+    check(shift <= 14, "shift %d > 14" % shift)
+    kinds = [k for k, _ in syn.options]
+    if wire.IS_TCP:
+        # TCP's SYN also has SACK-permitted and timestamps (not ours).
+        check(kinds[0] == 2 and kinds[kinds.index(WS) - 1] == 1,
+              "options %r: MSS first, NOP before WS" % kinds)
+    else:
+        check_eq(kinds, [2, 1, WS], "options (MSS, NOP, WS)")
+    s.close()
+    w.drain()
+
+    lst = w.listen()
+    for opts, want in (([("mss", 1460), ("nop",), ("wscale", 7)], True),
+                       ([("mss", 1460)], False)):
+        c = wire.Conn(w, lst.getsockname()[1], w.peer_port())
+        c.send("S", seq=5000, options=opts)
+        sa = c.expect("SA", seq=ANY, ack=5001, what="SYN-ACK")
+        check_eq(wscale_of(sa) is not None, want,
+                 "SYN-ACK has a window scale option (SYN had one: %s)" % want)
+        c.send("R", seq=5001)
+
+
+@test("window_scaling_off_by_sysctl")
+def t_wscale_sysctl(w):
+    w.sysctl("window_scaling", 0)
+    s = w.connect_nb(w.peer_port())
+    syn = w.expect("S", mss=ANY, what="SYN")
+    check(wscale_of(syn) is None, "window scale option although disabled")
+    s.close()
+    w.drain()
+    lst = w.listen()
+    c = wire.Conn(w, lst.getsockname()[1], w.peer_port())
+    c.send("S", seq=7000, options=[("mss", 1460), ("nop",), ("wscale", 7)])
+    sa = c.expect("SA", seq=ANY, ack=7001, what="SYN-ACK")
+    check(wscale_of(sa) is None, "SYN-ACK scales although disabled")
+
+
+def sent_into(c, win_bytes, what, mss=1460):
+    """What the stack sends into a window of win_bytes from c.rcv_nxt0:
+    collected until the window is as full as silly window avoidance lets
+    it be (or 0.5 s of silence), then a moment more to catch an overrun.
+    Returns the bytes sent."""
+    got, extra = 0, 2
+    deadline = time.monotonic() + T(3)
+    while extra and time.monotonic() < deadline:
+        data = [x for x in c.segments(0.1) if x.payload]
+        for seg in data:
+            check(not wire.seq_after(seg.end, seq_add(c.rcv_nxt0, win_bytes)),
+                  "%s: segment ends %d bytes beyond the window" %
+                  (what, wire.seq_diff(seg.end, seq_add(c.rcv_nxt0, win_bytes))))
+            got = max(got, wire.seq_diff(seg.end, c.rcv_nxt0))
+        if got > win_bytes - mss:
+            extra -= 1
+    return got
+
+
+@test("peer_window_scaled_by_its_shift")
+def t_wscale_peer(w):
+    """The peer announced shift 4: its window field 500 means 8000 bytes
+    (RFC 7323 §2.3) - the sender fills 8000, not 500, and no more.  (Less
+    than a segment may stay unsent: mini_tcp avoids a silly window as RFC
+    9293 §3.8.6.2.1 asks; Linux TCP with TCP_NODELAY sends it.)"""
+    opts = [("mss", 1460), ("nop",), ("wscale", 4)]
+    lst = w.listen()
+    c = wire.Conn(w, lst.getsockname()[1], w.peer_port())
+    c.peer_isn = c.snd_nxt = 9000
+    c.send("S", seq=9000, options=opts, win=500)
+    sa = c.expect("SA", seq=ANY, ack=9001, what="SYN-ACK")
+    check(wscale_of(sa) is not None, "no window scale in the SYN-ACK")
+    c.rcv_nxt = seq_add(sa.seq, 1)
+    c.send("A", win=500)
+    s, _ = w.accept(lst)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"s" * 20000)
+    c.rcv_nxt0 = c.rcv_nxt
+    got = sent_into(c, 8000, "window 500 << 4")
+    check(8000 - 1460 < got <= 8000, "%d bytes sent into 8000" % got)
+    # Then ACK as segments come, same field: the window slides, 8000 wide.
+    acked, peak = got, 0
+    c.send("A", ack=seq_add(c.rcv_nxt0, acked), win=500)
+    deadline = time.monotonic() + T(10)
+    while acked < 20000 and time.monotonic() < deadline:
+        data = [x for x in c.segments(0.05) if x.payload]
+        for seg in data:
+            end = wire.seq_diff(seg.end, c.rcv_nxt0)
+            check(end <= acked + 8000, "segment ends %d beyond the window" %
+                  (end - acked - 8000))
+            peak = max(peak, end - acked)
+        if data:
+            acked = max(acked, max(wire.seq_diff(x.end, c.rcv_nxt0)
+                                   for x in data))
+            c.send("A", ack=seq_add(c.rcv_nxt0, acked), win=500)
+    check_eq(acked, 20000, "bytes delivered")
+    # Unscaled, the field would allow 500 bytes in flight.
+    check(peak > 2 * 1460, "at most %d bytes in flight into 8000" % peak)
+
+
+@test("receiver_scaled_window_beyond_64k")
+def t_wscale_receiver(w):
+    """With a 1 MiB receive buffer and scaling, a receiver that does not
+    read takes far more than 64 KiB: the window field times 2^shift.
+    Without scaling it could never offer more than 65535 bytes."""
+    lst = w.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    lst.bind((wire.STACK, w.stack_port()))
+    lst.listen(4)
+    c = wire.Conn(w, lst.getsockname()[1], w.peer_port())
+    c.peer_isn = c.snd_nxt = 11000
+    c.send("S", seq=11000, options=[("mss", 1460), ("nop",), ("wscale", 0)])
+    sa = c.expect("SA", seq=ANY, ack=11001, what="SYN-ACK")
+    shift = wscale_of(sa)
+    check(shift is not None and shift > 0,
+          "SYN-ACK shift %r for a 1 MiB buffer" % shift)
+    c.rcv_nxt = seq_add(sa.seq, 1)
+    c.send("A")
+    s, _ = w.accept(lst)
+    acked, edge, idle = 0, 65535, 0
+    chunk = b"r" * 1460
+    while acked < 200000 and idle < 3:
+        n = 0
+        while wire.seq_diff(seq_add(c.peer_isn, 1 + edge), c.snd_nxt) >= 1460 and n < 16:
+            c.send("A", data=chunk)
+            n += 1
+        segs = c.segments(0.3)
+        acks = [x for x in segs if x.flags & 0x10 and not x.payload]
+        if not acks:
+            idle += 1
+            continue
+        last = acks[-1]
+        new = wire.seq_diff(last.ack, seq_add(c.peer_isn, 1))
+        idle = 0 if new > acked or n else idle + 1
+        acked = new
+        edge = acked + (last.win << shift)
+    diag("accepted %d bytes unread; last window %d << %d" %
+         (acked, last.win, shift))
+    check(acked > 150000, "only %d bytes taken with a 1 MiB buffer" % acked)
+    s.close()
+
+
+@test("cookie_synack_without_window_scale")
+def t_wscale_cookie(w):
+    """A cookie cannot remember a window scale: the SYN-ACK carries none
+    and the connection runs unscaled, as TCP's without timestamps."""
+    w.sysctl("syncookies", 2)
+    lst = w.listen()
+    c = wire.Conn(w, lst.getsockname()[1], w.peer_port())
+    c.peer_isn = c.snd_nxt = 13000
+    c.send("S", seq=13000, options=[("mss", 1460), ("nop",), ("wscale", 4)],
+           win=500)
+    sa = c.expect("SA", seq=ANY, ack=13001, what="cookie SYN-ACK")
+    check(wscale_of(sa) is None, "cookie SYN-ACK carries a window scale")
+    c.rcv_nxt = seq_add(sa.seq, 1)
+    c.send("A", win=500)
+    s, _ = w.accept(lst)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"k" * 4000)
+    c.rcv_nxt0 = c.rcv_nxt
+    check_eq(sent_into(c, 500, "unscaled window 500"), 500,
+             "bytes sent into an unscaled window of 500")
 
 
 if __name__ == "__main__":

@@ -558,6 +558,10 @@ SYSCTLS = {
                           "net/ipv4/tcp_invalid_ratelimit"),
     "challenge_ack_limit": ("net/mini_tcp/challenge_ack_limit",
                             "net/ipv4/tcp_challenge_ack_limit"),
+    "window_scaling": ("net/mini_tcp/window_scaling",
+                       "net/ipv4/tcp_window_scaling"),
+    "moderate_rcvbuf": ("net/mini_tcp/moderate_rcvbuf",
+                        "net/ipv4/tcp_moderate_rcvbuf"),
 }
 
 
