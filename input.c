@@ -606,6 +606,40 @@ static bool mtcp_ooo_drain(struct sock *sk)
  * window we advertised is a promise (only the protocol's memory limits
  * refuse it).  Returns MTCP_DATA_*; *fin_due when a queued FIN came due.
  */
+/*
+ * What "a full segment" is for delayed ACKs (icsk_ack.rcv_mss), from the
+ * in-order payload @skb, as tcp_measure_rcv_mss(): the largest segment
+ * seen, or the size of two same-sized segments in a row, which is what a
+ * sender whose writes are smaller than the MSS sends.  A smaller segment
+ * means the sender pushed what it had: mark it (ICSK_ACK_PUSHED, twice:
+ * PUSHED2), so that the reader who takes it all ACKs at once
+ * (mtcp_cleanup_rbuf) instead of leaving a Nagle-bound sender waiting
+ * for the delayed ACK.
+ */
+static void mtcp_measure_rcv_mss(struct sock *sk, const struct sk_buff *skb)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	unsigned int lss = icsk->icsk_ack.last_seg_size;
+	unsigned int len = skb->len;
+
+	icsk->icsk_ack.last_seg_size = 0;
+	if (len >= icsk->icsk_ack.rcv_mss) {
+		icsk->icsk_ack.rcv_mss = min_t(unsigned int, len,
+					       mtcp_sk(sk)->advmss);
+		return;
+	}
+	if (len >= MTCP_MSS_DEFAULT) {
+		icsk->icsk_ack.last_seg_size = len;
+		if (len == lss) {
+			icsk->icsk_ack.rcv_mss = len;
+			return;
+		}
+	}
+	if (icsk->icsk_ack.pending & ICSK_ACK_PUSHED)
+		icsk->icsk_ack.pending |= ICSK_ACK_PUSHED2;
+	icsk->icsk_ack.pending |= ICSK_ACK_PUSHED;
+}
+
 enum { MTCP_DATA_NONE, MTCP_DATA_OOO, MTCP_DATA_INORDER };
 
 static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
@@ -666,9 +700,7 @@ static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
 	if ((u32)jiffies - ms->last_data_rcv > inet_csk(sk)->icsk_rto)
 		inet_csk(sk)->icsk_ack.quick = MTCP_MAX_QUICKACKS;
 	ms->last_data_rcv = (u32)jiffies;
-	/* The largest segment seen: "a full segment" for delayed ACKs. */
-	inet_csk(sk)->icsk_ack.rcv_mss =
-		clamp_t(u32, skb->len, inet_csk(sk)->icsk_ack.rcv_mss, ms->advmss);
+	mtcp_measure_rcv_mss(sk, skb);
 	if (!mtcp_queue_rcv(sk, skb))
 		return MTCP_DATA_NONE;		/* the caller frees it */
 	if (fin)		/* as tcp_fin(): nothing can follow it */

@@ -637,20 +637,37 @@ out_err:
 	return err;
 }
 
-/* Tell the peer the window opened once the reader freed enough of it. */
-static void mtcp_cleanup_rbuf(struct sock *sk)
+/*
+ * After reading @copied bytes, as tcp_cleanup_rbuf(): send the ACK a
+ * delayed ACK holds if it covers two segments, or if the reader emptied
+ * the queue of data the sender pushed (a sender under Nagle waits for
+ * exactly this ACK; in an interactive exchange only after two pushes,
+ * since the reply will carry it); and tell the peer the window opened
+ * once reading freed enough of it.
+ */
+static void mtcp_cleanup_rbuf(struct sock *sk, int copied)
 {
+	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct mini_sock *ms = mtcp_sk(sk);
 	u32 clamp, wnd;
 
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 				     TCPF_FIN_WAIT2)))
 		return;
+	if (inet_csk_ack_scheduled(sk) &&
+	    (ms->rcv_nxt - ms->rcv_wup > icsk->icsk_ack.rcv_mss ||
+	     (copied > 0 && !atomic_read(&sk->sk_rmem_alloc) &&
+	      ((icsk->icsk_ack.pending & ICSK_ACK_PUSHED2) ||
+	       ((icsk->icsk_ack.pending & ICSK_ACK_PUSHED) &&
+		!inet_csk_in_pingpong_mode(sk)))))) {
+		mtcp_send_ack(sk);
+		return;
+	}
 	/*
-	 * As tcp_cleanup_rbuf(): when what is left of the offered window is
-	 * at most half of what it can be, and reading has at least doubled
-	 * it, say so - whatever the MSS (a 2 KiB buffer behind a 64 KiB MSS
-	 * must not wait for the sender's window probe).
+	 * When what is left of the offered window is at most half of what
+	 * it can be, and reading has at least doubled it, say so - whatever
+	 * the MSS (a 2 KiB buffer behind a 64 KiB MSS must not wait for the
+	 * sender's window probe).
 	 */
 	clamp = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2,
 		      MTCP_MAX_WINDOW << ms->rcv_wscale);
@@ -727,7 +744,7 @@ static int mtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 				break;
 			}
 		}
-		mtcp_cleanup_rbuf(sk);
+		mtcp_cleanup_rbuf(sk, copied);
 		sk_wait_data(sk, &timeo, last);
 		continue;
 
@@ -751,7 +768,7 @@ found:
 
 	if (!(flags & MSG_PEEK)) {
 		mtcp_rcv_space_adjust(sk);
-		mtcp_cleanup_rbuf(sk);
+		mtcp_cleanup_rbuf(sk, copied);
 	}
 	err = copied;
 out:

@@ -214,7 +214,7 @@ def t_loopback():
 def t_impaired():
     before = counters(NS_A)
     netem("loss 5% duplicate 1% delay 10ms reorder 25% 50%")
-    ok, detail = transfer(NS_B, NS_A, ADDR_B, 2 << 20, port=7304)
+    ok, detail = transfer(NS_B, NS_A, ADDR_B, 4 << 20, port=7304)
     netem(None)
     after = counters(NS_A)
     if not IS_TCP:
@@ -224,7 +224,7 @@ def t_impaired():
         detail += "; FastRetrans %d, Timeouts %d, RetransSegs %d" % (fr, to, rt)
         if ok and fr == 0:
             ok, detail = False, detail + ": no fast retransmit under 5% loss"
-    report("netem_loss5_dup1_reorder25_2MiB", ok, detail)
+    report("netem_loss5_dup1_reorder25_4MiB", ok, detail)
 
     netem("loss 20%")
     ok, detail = transfer(NS_B, NS_A, ADDR_B, 256 << 10, port=7305)
@@ -271,10 +271,61 @@ def t_blocking_write():
            "write() returned %r of %d, reader got %r" % (cli.result, n, srv.result))
 
 
+def t_socat():
+    """Unmodified socat moves a 64 MiB file over loopback with
+    so-protocol=<ours>, byte-exact (socat sets the protocol argument of
+    socket() from it)."""
+    n = 64 << 20
+    src, dst = "/tmp/socat_in", "/tmp/socat_out"
+    with open(src, "wb") as f:
+        for i in range(n >> 20):
+            f.write(pattern(1 << 20, i))
+    port = 7307
+    proto = "so-protocol=%d" % PROTO
+    t0 = time.monotonic()
+    srv = subprocess.Popen(["ip", "netns", "exec", NS_A, "socat", "-u",
+                            "TCP4-LISTEN:%d,reuseaddr,%s" % (port, proto),
+                            "OPEN:%s,creat,trunc" % dst])
+    rc_cli = None
+    for _ in range(100):       # until the listener is up
+        cli = subprocess.run(["ip", "netns", "exec", NS_A, "socat", "-u",
+                              "OPEN:%s" % src,
+                              "TCP4:127.0.0.1:%d,%s" % (port, proto)],
+                             stderr=subprocess.PIPE, timeout=300)
+        rc_cli = cli.returncode
+        if rc_cli == 0 or b"refused" not in cli.stderr:
+            break
+        time.sleep(0.1)
+    try:
+        rc_srv = srv.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+        rc_srv = "timeout"
+    dt = time.monotonic() - t0
+
+    def digest(path):
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest(), os.path.getsize(path)
+
+    got = digest(dst) if os.path.exists(dst) else (None, 0)
+    want = digest(src)
+    for p in (src, dst):
+        if os.path.exists(p):
+            os.unlink(p)
+    ok = rc_cli == 0 and rc_srv == 0 and got == want
+    report("socat_64MiB_loopback", ok,
+           "socat client rc %r, server rc %r, %d of %d bytes, %s, %.1f s" %
+           (rc_cli, rc_srv, got[1], n,
+            "byte-exact" if got == want else "CONTENT DIFFERS", dt))
+
+
 def main():
-    tests = [t_veth_clean, t_loopback, t_impaired, t_blocking_write]
+    tests = [t_veth_clean, t_loopback, t_impaired, t_blocking_write, t_socat]
     print("TAP version 13")
-    print("1..7")
+    print("1..8")
     print("# stream_test.py: protocol %d" % PROTO)
     try:
         setup()
@@ -285,7 +336,7 @@ def main():
                 report(t.__name__, False, "exception %r" % e)
     finally:
         teardown()
-    sys.exit(0 if all(results) and len(results) == 7 else 1)
+    sys.exit(0 if all(results) and len(results) == 8 else 1)
 
 
 if __name__ == "__main__":
