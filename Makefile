@@ -32,8 +32,8 @@ HOST_CFLAGS := -Wall -Wextra -Werror -O2 -g -I$(CURDIR)
 
 all: deps module selftests tools
 
-# Userspace tools used by the flood test and the benchmarks.
-TOOLS := $(BUILD)/synflood $(BUILD)/connbench $(BUILD)/bulkbench \
+# Userspace tools: the flood test and the benchmarks; mtcp-ss (ss for mini_tcp).
+TOOLS := $(BUILD)/synflood $(BUILD)/connbench $(BUILD)/bulkbench $(BUILD)/mtcp-ss \
 	 $(BUILD)/libmtcp_preload.so
 tools: $(TOOLS)
 $(BUILD)/%: scripts/%.c uapi/mini_tcp.h

@@ -25,6 +25,7 @@
 #include "uapi/mini_tcp.h"
 
 int mtcp_ipproto = IPPROTO_MINI_TCP;
+EXPORT_SYMBOL_NS_GPL(mtcp_ipproto, MINI_TCP);	/* mini_tcp_diag */
 module_param_named(ipproto, mtcp_ipproto, int, 0444);
 MODULE_PARM_DESC(ipproto, "IP protocol number to register (default 253)");
 
@@ -34,6 +35,7 @@ MODULE_PARM_DESC(ehash_entries, "Buckets of the connection hash (power of 2)");
 
 unsigned int mtcp_net_id __read_mostly;
 struct inet_hashinfo mtcp_hashinfo;
+EXPORT_SYMBOL_NS_GPL(mtcp_hashinfo, MINI_TCP);	/* mini_tcp_diag */
 
 /* ---------------------------------------------------------------- sysctls */
 

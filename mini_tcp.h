@@ -10,6 +10,7 @@
  *   timer.c      retransmission, FIN_WAIT_2 and TIME_WAIT
  *   syncookie.c  ISNs and SYN cookies (own keys)
  *   proc.c       /proc/net/mini_tcp and /proc/net/mini_tcp_stat
+ *   diag.c       sock_diag handler: a module of its own, mini_tcp_diag.ko
  *   fsm.c        the state machine as a table (see fsm.h)
  *
  * Locking follows TCP: a full socket is processed under its socket lock
@@ -337,6 +338,7 @@ void mtcp_set_state(struct sock *sk, int state);
 void mtcp_done(struct sock *sk);
 int mtcp_fsm_event(struct sock *sk, enum mtcp_event ev);
 int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t);
+void mtcp_get_info(struct sock *sk, struct tcp_info *info);	/* TCP_INFO */
 extern const struct proto_ops mtcp_stream_ops;
 extern struct request_sock_ops mtcp_request_sock_ops;
 extern struct timewait_sock_ops mtcp_timewait_sock_ops;

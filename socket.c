@@ -967,7 +967,7 @@ static int mtcp_setsockopt(struct sock *sk, int level, int optname,
 	return err;
 }
 
-static void mtcp_get_info(struct sock *sk, struct tcp_info *info)
+void mtcp_get_info(struct sock *sk, struct tcp_info *info)
 {
 	const struct inet_connection_sock *icsk = inet_csk(sk);
 	struct mini_sock *ms = mtcp_sk(sk);
@@ -1003,6 +1003,7 @@ static void mtcp_get_info(struct sock *sk, struct tcp_info *info)
 	}
 	info->tcpi_notsent_bytes = ms->write_seq - ms->snd_nxt;
 }
+EXPORT_SYMBOL_NS_GPL(mtcp_get_info, MINI_TCP);	/* mini_tcp_diag */
 
 static int mtcp_getsockopt(struct sock *sk, int level, int optname,
 			   char __user *optval, int __user *optlen)
