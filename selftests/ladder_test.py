@@ -378,9 +378,14 @@ def live(tmp):
     if traced:
         open(ev + "/filter", "w").write("protocol == %d" % PROTO)
         open(ev + "/enable", "w").write("1")
+        # as scripts/demo: the tai clock is realtime + whole seconds
+        tai = "tai" in re.split(r"[\s\[\]]+", open(trace + "/trace_clock").read())
+        if tai:
+            open(trace + "/trace_clock", "w").write("tai")
         open(trace + "/trace", "w").write("")
         with open(trace + "/trace_marker", "w") as f:
-            f.write("mtcp-ladder-sync realtime=%.6f\n" % time.time())
+            f.write("mtcp-ladder-sync realtime=%.6f%s\n" % (time.time(),
+                                                            " clock=tai" if tai else ""))
     pc = os.path.join(tmp, "live.pcap")
     log = os.path.join(tmp, "tcpdump.log")
     cap = subprocess.Popen(["ip", "netns", "exec", "lad_srv", "tcpdump", "-Z", "root", "-i",
@@ -430,6 +435,7 @@ def live(tmp):
     if traced:
         open(ev + "/enable", "w").write("0")
         shutil.copy(trace + "/trace", tr)
+        open(trace + "/trace_clock", "w").write("local")
     for ns in ("lad_cli", "lad_srv"):
         subprocess.run(["ip", "netns", "del", ns])
 
