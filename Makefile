@@ -89,8 +89,22 @@ echo "== socket(AF_INET, SOCK_STREAM, $$MTCP_PROTO)"
 endef
 export RUN_CMD
 
+# The demo's files ($$MTCP_OUT in the VM) come back to build/run/: the
+# capture, the tracepoint log, the ladder SVG and the path each socket took,
+# which the state diagram then highlights.  Fails if any act failed.
 run: all
-	@bash scripts/vm-run -- /bin/bash -c "$$RUN_CMD"
+	@rm -rf $(BUILD)/run
+	@rc=0; bash scripts/vm-run --timeout 600 --out-dir $(BUILD)/run -- /bin/bash -c "$$RUN_CMD" || rc=$$?; \
+	if [ -f $(BUILD)/run/demo-path.txt ]; then \
+		$(MAKE) -s --no-print-directory fsm-diagram FSM_HIGHLIGHT=$(BUILD)/run/demo-path.txt >/dev/null || rc=1; \
+		echo; echo "== files"; \
+		for f in $(BUILD)/run/ladder.svg $(BUILD)/fsm.svg $(BUILD)/run/demo.pcap; do \
+			if [ -s $$f ]; then echo "  $${f#$(CURDIR)/}"; else echo "  $${f#$(CURDIR)/} MISSING"; rc=1; fi; \
+		done; \
+		echo "  (ladder: the demo connection, from tcpdump; fsm.svg: the state diagram, the demo's paths highlighted)"; \
+	fi; \
+	if [ $$rc = 0 ]; then echo "make run: every act did what it said"; else echo "make run: FAILED (exit $$rc)" >&2; fi; \
+	exit $$rc
 
 check:
 	@bash scripts/check
@@ -111,16 +125,18 @@ fsm-test: deps
 	$(HOSTCC) $(HOST_CFLAGS) -o $(BUILD)/fsm_test selftests/fsm_test.c fsm.c
 	@$(BUILD)/fsm_test
 
+# FSM_HIGHLIGHT=FILE: the transitions to highlight ("FROM TO [COLOR]" lines,
+# e.g. build/run/demo-path.txt written by make run).
 fsm-diagram: deps
 	@mkdir -p $(BUILD)
 	$(HOSTCC) $(HOST_CFLAGS) -o $(BUILD)/fsm_dot scripts/fsm_dot.c fsm.c
-	$(BUILD)/fsm_dot >$(BUILD)/fsm.dot
+	$(BUILD)/fsm_dot $(if $(FSM_HIGHLIGHT),-H $(FSM_HIGHLIGHT)) >$(BUILD)/fsm.dot
 	dot -Tsvg $(BUILD)/fsm.dot -o $(BUILD)/fsm.svg
 	@echo "wrote build/fsm.dot and build/fsm.svg"
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -s -C $(KDIR) M=$(CURDIR) clean; fi
-	rm -rf $(BUILD)/selftests $(BUILD)/check $(BUILD)/fsm_test $(BUILD)/fsm_dot \
+	rm -rf $(BUILD)/selftests $(BUILD)/check $(BUILD)/run $(BUILD)/fsm_test $(BUILD)/fsm_dot \
 		$(BUILD)/fsm.dot $(BUILD)/fsm.svg $(BUILD)/*.log $(BUILD)/initramfs.cpio*
 
 distclean: clean
