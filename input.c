@@ -665,8 +665,9 @@ static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
 	}
 	if (!pskb_pull(skb, hlen))
 		return MTCP_DATA_NONE;
-	if (fin)	/* the FIN is no byte of the stream */
-		skb_trim(skb, data_end - cb->seq);
+	/* The FIN is no byte of the stream.  (The skb may be paged.) */
+	if (fin && pskb_trim(skb, data_end - cb->seq))
+		return MTCP_DATA_NONE;
 	cb->end_seq = data_end;
 	cb->flags = fin ? TCPHDR_FIN : 0;
 
@@ -1073,7 +1074,7 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 			goto put_and_exit;
 	}
 	sk_setup_caps(newsk, dst);
-	newsk->sk_route_caps &= ~(NETIF_F_GSO_MASK | NETIF_F_CSUM_MASK);
+	newsk->sk_route_caps &= ~NETIF_F_GSO_MASK;
 	inet_opt = rcu_dereference_protected(newinet->inet_opt, 1);
 	inet_csk(newsk)->icsk_ext_hdr_len = inet_opt ? inet_opt->opt.optlen : 0;
 	inet_csk(newsk)->icsk_pmtu_cookie = dst_mtu(dst);

@@ -381,6 +381,7 @@ void mtcp_v4_send_reply(struct net *net, const struct sock *sk,
 			u16 window);
 void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb);
 u32 mtcp_select_window(struct sock *sk);
+struct sk_buff *mtcp_alloc_wqueue_skb(gfp_t gfp);
 u8 mtcp_select_wscale(const struct sock *sk);
 void mtcp_rcv_space_adjust(struct sock *sk);
 void mtcp_init_buffer_space(struct sock *sk);

@@ -142,14 +142,31 @@ static void mtcp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 			       (TCPOLEN_WINDOW << 8) | wscale);
 }
 
-/* Checksum over the pseudo-header with our own protocol number. */
-static void mtcp_csum(struct sk_buff *skb, __be32 saddr, __be32 daddr)
+/*
+ * The checksum over the pseudo-header with our own protocol number.  Where
+ * the device in front of us checksums any protocol (NETIF_F_HW_CSUM: lo,
+ * veth, virtio-net), leave it partial, seeded with our pseudo-header, for
+ * the device (or skb_checksum_help() on the way) to finish.  Never for a
+ * device that only checksums TCP and UDP (NETIF_F_IP_CSUM): it would take
+ * the checksum field's offset for TCP's and compute TCP's pseudo-header.
+ * There, and for the control socket's replies, compute it here.
+ */
+static void mtcp_csum(struct sk_buff *skb, netdev_features_t caps,
+		      __be32 saddr, __be32 daddr)
 {
 	struct tcphdr *th = mtcp_hdr(skb);
 
+	if (caps & NETIF_F_HW_CSUM) {
+		th->check = ~csum_tcpudp_magic(saddr, daddr, skb->len,
+					       mtcp_ipproto, 0);
+		skb->ip_summed = CHECKSUM_PARTIAL;
+		skb->csum_start = skb_transport_header(skb) - skb->head;
+		skb->csum_offset = offsetof(struct tcphdr, check);
+		return;
+	}
 	th->check = 0;
 	th->check = csum_tcpudp_magic(saddr, daddr, skb->len, mtcp_ipproto,
-				      csum_partial(th, skb->len, 0));
+				      skb_checksum(skb, 0, skb->len, 0));
 	skb->ip_summed = CHECKSUM_NONE;
 }
 
@@ -162,24 +179,36 @@ static void mtcp_count_out(struct net *net, u8 flags)
 
 /*
  * Send one segment of a full socket: @seq and @flags, the payload of
- * @data (may be NULL), our current ACK and window.
+ * @oskb (a write-queue skb, or NULL for a bare ACK, RST or probe), our
+ * current ACK and window.  A queued skb goes out as a clone sharing its
+ * pages, the header pushed into its headroom, as __tcp_transmit_skb();
+ * if an earlier clone is still out (in a qdisc, or in the receive queue
+ * of a peer on this host), a copy of the head takes the header instead.
  */
-static int mtcp_transmit(struct sock *sk, const struct sk_buff *data, u32 seq,
+static int mtcp_transmit(struct sock *sk, struct sk_buff *oskb, u32 seq,
 			 u8 flags, gfp_t gfp)
 {
 	struct inet_sock *inet = inet_sk(sk);
 	struct mini_sock *ms = mtcp_sk(sk);
-	unsigned int len = data ? data->len : 0;
 	struct sk_buff *skb;
 	u16 window;
 	int err;
 
-	skb = alloc_skb(MTCP_MAX_HEADER + len, gfp);
-	if (!skb)
-		return -ENOBUFS;
-	skb_reserve(skb, MTCP_MAX_HEADER);
-	if (len)
-		skb_copy_bits(data, 0, skb_put(skb, len), len);
+	if (oskb) {
+		if (unlikely(skb_cloned(oskb)))
+			skb = pskb_copy(oskb, gfp);
+		else
+			skb = skb_clone(oskb, gfp);
+		if (!skb)
+			return -ENOBUFS;
+		/* Our control block is no business of the IP layer's. */
+		memset(skb->cb, 0, sizeof(struct inet_skb_parm));
+	} else {
+		skb = alloc_skb(MTCP_MAX_HEADER, gfp);
+		if (!skb)
+			return -ENOBUFS;
+		skb_reserve(skb, MTCP_MAX_HEADER);
+	}
 
 	/*
 	 * Never shrink the window: what we offered stays offered (rounded
@@ -212,7 +241,7 @@ static int mtcp_transmit(struct sock *sk, const struct sk_buff *data, u32 seq,
 			  (flags & TCPHDR_ACK) ? ms->rcv_nxt : 0, flags, window,
 			  (flags & TCPHDR_SYN) ? ms->advmss : 0,
 			  (flags & TCPHDR_SYN) && ms->wscale_ok ? ms->rcv_wscale : -1);
-	mtcp_csum(skb, inet->inet_saddr, inet->inet_daddr);
+	mtcp_csum(skb, sk->sk_route_caps, inet->inet_saddr, inet->inet_daddr);
 	skb_set_owner_w(skb, sk);
 
 	mtcp_count_out(sock_net(sk), flags);
@@ -235,11 +264,27 @@ static int mtcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 	return mtcp_transmit(sk, skb, MTCP_SKB_CB(skb)->seq, flags, GFP_ATOMIC);
 }
 
+/*
+ * A write-queue skb: room for the headers only; payload goes into page
+ * fragments (sendmsg).  Fast-clone, since each is sent as a clone.
+ */
+struct sk_buff *mtcp_alloc_wqueue_skb(gfp_t gfp)
+{
+	struct sk_buff *skb = alloc_skb_fclone(MTCP_MAX_HEADER, gfp);
+
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, MTCP_MAX_HEADER);
+	/* Checksummed at transmission (mtcp_csum), not folded into the copy. */
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	return skb;
+}
+
 /* Queue a bare SYN or FIN: charged even over the memory limits. */
 static struct sk_buff *mtcp_queue_ctl(struct sock *sk, u8 flags, gfp_t gfp)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
-	struct sk_buff *skb = alloc_skb(0, gfp | __GFP_NOWARN);
+	struct sk_buff *skb = mtcp_alloc_wqueue_skb(gfp | __GFP_NOWARN);
 
 	if (!skb)
 		return NULL;
@@ -443,23 +488,44 @@ static int mtcp_fragment(struct sock *sk, struct sk_buff *skb, unsigned int len)
 	unsigned int nlen = skb->len - len;
 	struct sk_buff *buff;
 
-	buff = alloc_skb(nlen, GFP_ATOMIC | __GFP_NOWARN);
+	/*
+	 * A clone may still be out, sharing the fragment list skb_split()
+	 * rewrites: take a private head first.  Its truesize stays what the
+	 * queue was charged (what skb_unclone_keeptruesize() guarantees in
+	 * the core; the allocator's rounding may differ by a few bytes).
+	 */
+	if (skb_cloned(skb)) {
+		unsigned int truesize = skb->truesize;
+
+		if (pskb_expand_head(skb, 0, 0, GFP_ATOMIC))
+			return -ENOMEM;
+		skb->truesize = truesize;
+	}
+	buff = mtcp_alloc_wqueue_skb(GFP_ATOMIC | __GFP_NOWARN);
 	if (!buff)
 		return -ENOMEM;
+	/* (Payload in the linear part, should there be any, needs room.) */
+	if (skb_headlen(skb) > len &&
+	    pskb_expand_head(buff, 0, skb_headlen(skb) - len, GFP_ATOMIC)) {
+		kfree_skb(buff);
+		return -ENOMEM;
+	}
 	if (!sk_wmem_schedule(sk, buff->truesize)) {
 		kfree_skb(buff);
 		return -ENOMEM;
 	}
-	skb_copy_bits(skb, len, skb_put(buff, nlen), nlen);
+	sk_wmem_queued_add(sk, buff->truesize);
+	sk_mem_charge(sk, buff->truesize);
+	/* The pages move, and the truesize with them; the charge stays. */
+	skb_split(skb, buff, len);
+	buff->truesize += nlen;
+	skb->truesize -= nlen;
 	ncb = MTCP_SKB_CB(buff);
 	*ncb = *cb;
 	ncb->seq = cb->seq + len;
 	cb->end_seq = ncb->seq;
 	cb->flags &= ~(TCPHDR_FIN | TCPHDR_PSH);
-	skb_trim(skb, len);
 	__skb_queue_after(&sk->sk_write_queue, skb, buff);
-	sk_wmem_queued_add(sk, buff->truesize);
-	sk_mem_charge(sk, buff->truesize);
 	return 0;
 }
 
@@ -718,7 +784,7 @@ int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
 			  mreq->iss, mreq->irs + 1, TCPHDR_SYN | TCPHDR_ACK,
 			  window, mtcp_route_advmss(sk, dst),
 			  ireq->wscale_ok ? ireq->rcv_wscale : -1);
-	mtcp_csum(skb, ireq->ir_loc_addr, ireq->ir_rmt_addr);
+	mtcp_csum(skb, 0, ireq->ir_loc_addr, ireq->ir_rmt_addr);
 	skb_dst_set(skb, dst);
 
 	mtcp_count_out(net, TCPHDR_SYN | TCPHDR_ACK);
@@ -781,7 +847,7 @@ void mtcp_v4_send_reply(struct net *net, const struct sock *sk,
 	mtcp_build_header(skb, th->dest, th->source, seq, ack, flags, window,
 			  (flags & TCPHDR_SYN) ? mtcp_route_advmss(sk, &rt->dst) : 0,
 			  -1);
-	mtcp_csum(skb, iph->daddr, iph->saddr);
+	mtcp_csum(skb, 0, iph->daddr, iph->saddr);
 	skb_dst_set(skb, &rt->dst);
 
 	mtcp_count_out(net, flags);

@@ -318,8 +318,12 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 	}
 	sk->sk_gso_type = 0;
 	sk_setup_caps(sk, &rt->dst);
-	/* No offload handler exists for this protocol: checksum in software. */
-	sk->sk_route_caps &= ~(NETIF_F_GSO_MASK | NETIF_F_CSUM_MASK);
+	/*
+	 * No GSO for this protocol: segments are built at the MSS.  The
+	 * checksum features stay: mtcp_csum() leaves the checksum to a
+	 * device with NETIF_F_HW_CSUM.
+	 */
+	sk->sk_route_caps &= ~NETIF_F_GSO_MASK;
 	rt = NULL;
 
 	inet_csk(sk)->icsk_ext_hdr_len = 0;
@@ -536,22 +540,22 @@ static int mtcp_size_goal(struct sock *sk)
 /* The tail of the write queue takes more bytes while it is unsent data. */
 static bool mtcp_can_append(struct sock *sk, struct sk_buff *skb, int goal)
 {
-	return skb && !(MTCP_SKB_CB(skb)->flags & TCPHDR_FIN) &&
+	return skb && !(MTCP_SKB_CB(skb)->flags & (TCPHDR_SYN | TCPHDR_FIN)) &&
 	       !after(mtcp_sk(sk)->snd_nxt, MTCP_SKB_CB(skb)->seq) &&
-	       skb->len < goal && skb_tailroom(skb) > 0;
+	       skb->len < goal;
 }
 
 /*
- * A new skb for @goal bytes, charged as it is queued.  Allocate first,
- * then schedule what it really takes: skb->truesize includes the
- * allocator's rounding, which SKB_TRUESIZE(goal) does not know.
+ * A new, empty data skb, charged as it is queued.  Allocate first, then
+ * schedule what it really takes: skb->truesize includes the allocator's
+ * rounding.
  */
-static struct sk_buff *mtcp_new_data_skb(struct sock *sk, int goal)
+static struct sk_buff *mtcp_new_data_skb(struct sock *sk)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	struct sk_buff *skb;
 
-	skb = alloc_skb(goal, sk->sk_allocation | __GFP_NOWARN);
+	skb = mtcp_alloc_wqueue_skb(sk->sk_allocation | __GFP_NOWARN);
 	if (!skb)
 		return NULL;
 	if (!sk_wmem_schedule(sk, skb->truesize)) {
@@ -566,13 +570,28 @@ static struct sk_buff *mtcp_new_data_skb(struct sock *sk, int goal)
 	return skb;
 }
 
+/* A data skb queued for a write that then failed or waits: drop it. */
+static void mtcp_remove_empty_skb(struct sock *sk)
+{
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+
+	if (skb && !skb->len &&
+	    !(MTCP_SKB_CB(skb)->flags & (TCPHDR_SYN | TCPHDR_FIN)) &&
+	    !after(mtcp_sk(sk)->snd_nxt, MTCP_SKB_CB(skb)->seq)) {
+		__skb_unlink(skb, &sk->sk_write_queue);
+		mtcp_wqueue_free(sk, skb);
+	}
+}
+
 static int mtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	int flags = msg->msg_flags;
+	struct page_frag *pfrag;
 	size_t copied = 0;
+	bool merge;
 	long timeo;
-	int err;
+	int err, i;
 
 	lock_sock(sk);
 	timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
@@ -594,27 +613,49 @@ static int mtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 			goto out_err;
 
 		if (!mtcp_can_append(sk, skb, goal)) {
+new_skb:
 			if (!sk_stream_memory_free(sk))
 				goto wait_for_space;
-			skb = mtcp_new_data_skb(sk, goal);
+			skb = mtcp_new_data_skb(sk);
 			if (!skb)
 				goto wait_for_space;
 		}
 
+		/*
+		 * Into the socket's page fragment, coalesced with the skb's
+		 * last fragment when it continues it (tcp_sendmsg_locked()):
+		 * a small write costs its bytes, not an MSS-sized buffer.
+		 */
+		pfrag = sk_page_frag(sk);
+		if (!sk_page_frag_refill(sk, pfrag))
+			goto wait_for_space;
+		i = skb_shinfo(skb)->nr_frags;
+		merge = skb_can_coalesce(skb, i, pfrag->page, pfrag->offset);
+		if (!merge && i >= MAX_SKB_FRAGS)
+			goto new_skb;
 		chunk = min_t(size_t, size - copied, goal - skb->len);
-		chunk = min_t(size_t, chunk, skb_tailroom(skb));
-		if (copy_from_iter(skb_put(skb, chunk), chunk,
-				   &msg->msg_iter) != chunk) {
-			__skb_trim(skb, skb->len - chunk);
-			err = -EFAULT;
+		chunk = min_t(size_t, chunk, pfrag->size - pfrag->offset);
+		if (!sk_wmem_schedule(sk, chunk))
+			goto wait_for_space;
+		err = skb_copy_to_page_nocache(sk, &msg->msg_iter, skb,
+					       pfrag->page, pfrag->offset, chunk);
+		if (err)
 			goto out_err;
+		if (merge) {
+			skb_frag_size_add(&skb_shinfo(skb)->frags[i - 1], chunk);
+		} else {
+			skb_fill_page_desc(skb, i, pfrag->page, pfrag->offset,
+					   chunk);
+			get_page(pfrag->page);
 		}
+		pfrag->offset += chunk;
 		MTCP_SKB_CB(skb)->end_seq += chunk;
 		ms->write_seq += chunk;
 		copied += chunk;
 		continue;
 
 wait_for_space:
+		mtcp_remove_empty_skb(sk);
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 		mtcp_push(sk);
 		err = sk_stream_wait_memory(sk, &timeo);
@@ -627,6 +668,7 @@ wait_for_space:
 	return copied;
 
 out_err:
+	mtcp_remove_empty_skb(sk);
 	if (copied) {
 		mtcp_push(sk);
 		release_sock(sk);

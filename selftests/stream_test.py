@@ -116,9 +116,10 @@ def recv_all(s, n):
 
 
 def transfer(ns_srv, ns_cli, addr, nbytes, both=False, rcvbuf=None,
-             port=7300, timeout=240):
+             port=7300, timeout=240, slow_reader=0):
     """Client sends nbytes to the server (and, with both, the server sends
-    nbytes back at the same time).  Returns (ok, detail)."""
+    nbytes back at the same time); the server starts reading slow_reader
+    seconds after the accept.  Returns (ok, detail)."""
     data_c = pattern(nbytes, 1)
     data_s = pattern(nbytes, 2)
     ready = threading.Event()
@@ -138,6 +139,7 @@ def transfer(ns_srv, ns_cli, addr, nbytes, both=False, rcvbuf=None,
         if both:
             sender = threading.Thread(target=c.sendall, args=(data_s,), daemon=True)
             sender.start()
+        time.sleep(slow_reader)
         r = recv_all(c, nbytes)
         if sender:
             sender.join(timeout)

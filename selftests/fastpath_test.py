@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""
+The fast path's byte stream: data in page fragments, sent as clones,
+checksummed by the device where it can (CHECKSUM_PARTIAL seeded with the
+pseudo-header of our own protocol number) and in software where it
+cannot.  Each transfer is byte-exact and the receivers count no checksum
+error:
+  - over veth with the transmit checksum offload switched off (ethtool
+    tx-checksum-ip-generic off): mini_tcp must checksum in software;
+  - through a router namespace whose egress devices cannot checksum: the
+    partial checksum leaves the sender, and skb_checksum_help() finishes
+    it on the router's way out - with our seed, or the receiver drops
+    every segment; the second hop has a smaller MTU (path MTU discovery);
+  - with ACKs lost on the way back while the receiver does not read yet:
+    retransmissions of segments whose clones still sit in the receiver's
+    queue (a copy of the head takes the new header).
+
+Runs for MTCP_PROTO (253, or 6: kernel TCP as the oracle).  TAP output.
+"""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stream_test as st  # noqa: E402
+
+NS_A, NS_R, NS_B = "mfp_a", "mfp_r", "mfp_b"
+NAMESPACES = (NS_A, NS_R, NS_B)
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True)
+
+
+def teardown():
+    for ns in NAMESPACES:
+        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+
+
+def veth(ns1, dev1, addr1, ns2, dev2, addr2, mtu=1500):
+    sh("ip", "link", "add", dev1, "netns", ns1, "mtu", str(mtu), "type", "veth",
+       "peer", dev2, "netns", ns2, "mtu", str(mtu))
+    for ns, dev, addr in ((ns1, dev1, addr1), (ns2, dev2, addr2)):
+        sh("ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev)
+        sh("ip", "-n", ns, "link", "set", dev, "up")
+
+
+def tx_csum(ns, dev, on):
+    subprocess.run(["ip", "netns", "exec", ns, "ethtool", "-K", dev,
+                    "tx-checksum-ip-generic", "on" if on else "off"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def setup():
+    teardown()
+    for ns in NAMESPACES:
+        sh("ip", "netns", "add", ns)
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+    # A - R - B, the second hop with a smaller MTU.
+    veth(NS_A, "fpa0", "10.78.1.1", NS_R, "fpr0", "10.78.1.2")
+    veth(NS_R, "fpr1", "10.78.2.1", NS_B, "fpb0", "10.78.2.2", mtu=1280)
+    sh("ip", "-n", NS_A, "route", "add", "default", "via", "10.78.1.2")
+    sh("ip", "-n", NS_B, "route", "add", "default", "via", "10.78.2.1")
+    sh("ip", "netns", "exec", NS_R, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    # A direct pair A - B as well, for the offload-less and ACK-loss runs.
+    veth(NS_A, "fpa9", "10.78.9.1", NS_B, "fpb9", "10.78.9.2")
+
+
+def snmp_tcp(ns):
+    """Kernel TCP's Tcp: counters (/proc/net/snmp) in ns."""
+    out = {}
+
+    def read():
+        st.netns.enter(ns)
+        with open("/proc/thread-self/net/snmp") as f:
+            lines = [ln for ln in f.read().splitlines() if ln.startswith("Tcp:")]
+        out.update(zip(lines[0].split()[1:], map(int, lines[1].split()[1:])))
+    t = st.threading.Thread(target=read)
+    t.start()
+    t.join()
+    return out
+
+
+def counter(ns, name):
+    """A counter of the protocol under test in ns (InCsumErrors,
+    RetransSegs: in /proc/net/snmp for TCP, mini_tcp_stat for us)."""
+    return (snmp_tcp(ns) if st.IS_TCP else st.counters(ns)).get(name, 0)
+
+
+def csum_errors(ns):
+    return counter(ns, "InCsumErrors")
+
+
+def run(name, fn):
+    try:
+        ok, detail = fn()
+    except Exception as e:              # reported, not raised
+        ok, detail = False, "exception %r" % e
+    st.report(name, ok, detail)
+
+
+def checked_transfer(ns_srv, ns_cli, addr, nbytes, port, **kw):
+    before = {ns: csum_errors(ns) for ns in (ns_srv, ns_cli)}
+    ok, detail = st.transfer(ns_srv, ns_cli, addr, nbytes, port=port, **kw)
+    errs = {ns: csum_errors(ns) - before[ns] for ns in (ns_srv, ns_cli)}
+    detail += "; checksum errors %s" % errs
+    if any(errs.values()):
+        ok = False
+    return ok, detail
+
+
+def t_no_hw_csum():
+    """No checksum offload on either end: software checksums."""
+    for ns, dev in ((NS_A, "fpa9"), (NS_B, "fpb9")):
+        tx_csum(ns, dev, False)
+    try:
+        return checked_transfer(NS_B, NS_A, "10.78.9.2", 4 << 20, 7401,
+                                both=True)
+    finally:
+        for ns, dev in ((NS_A, "fpa9"), (NS_B, "fpb9")):
+            tx_csum(ns, dev, True)
+
+
+def t_partial_through_router():
+    """Partial from the sender, finished in software by the router's
+    egress (skb_checksum_help) with our pseudo-header seed."""
+    for dev in ("fpr0", "fpr1"):
+        tx_csum(NS_R, dev, False)
+    try:
+        return checked_transfer(NS_B, NS_A, "10.78.2.2", 4 << 20, 7402,
+                                both=True)
+    finally:
+        for dev in ("fpr0", "fpr1"):
+            tx_csum(NS_R, dev, True)
+
+
+def t_rtx_while_cloned():
+    """ACKs lost on the way back, the receiver not reading at first: the
+    sender retransmits segments whose clones are still queued."""
+    sh("tc", "-n", NS_B, "qdisc", "add", "dev", "fpb9", "root", "netem",
+       "loss", "30%")
+    key = "RetransSegs"
+    before = counter(NS_A, key)
+    try:
+        ok, detail = checked_transfer(NS_B, NS_A, "10.78.9.2", 2 << 20, 7403,
+                                      slow_reader=1.0)
+    finally:
+        subprocess.run(["tc", "-n", NS_B, "qdisc", "del", "dev", "fpb9", "root"],
+                       stderr=subprocess.DEVNULL)
+    rtx = counter(NS_A, key) - before
+    detail += "; %s %d" % (key, rtx)
+    if ok and rtx == 0:
+        ok, detail = False, detail + ": nothing was retransmitted"
+    return ok, detail
+
+
+def main():
+    tests = [("veth_without_checksum_offload_4MiB_both_ways", t_no_hw_csum),
+             ("partial_checksum_finished_by_router_4MiB_both_ways",
+              t_partial_through_router),
+             ("retransmit_while_clone_queued_2MiB", t_rtx_while_cloned)]
+    print("TAP version 13")
+    print("1..%d" % len(tests))
+    print("# fastpath_test.py: protocol %d" % st.PROTO)
+    try:
+        setup()
+        for name, fn in tests:
+            run(name, fn)
+    finally:
+        teardown()
+    sys.exit(0 if all(st.results) and len(st.results) == len(tests) else 1)
+
+
+if __name__ == "__main__":
+    main()
