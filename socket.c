@@ -524,6 +524,15 @@ static int mtcp_disconnect(struct sock *sk, int flags)
 	ms->snd_una = 0;
 	ms->snd_nxt = 0;
 	ms->write_seq = 0;
+	/*
+	 * The page fragment is copied into every child should this socket
+	 * listen next (sock_copy()): let go of it, as tcp_disconnect().
+	 */
+	if (sk->sk_frag.page) {
+		put_page(sk->sk_frag.page);
+		sk->sk_frag.page = NULL;
+		sk->sk_frag.offset = 0;
+	}
 	__sk_dst_reset(sk);
 	sk->sk_error_report(sk);
 	return 0;
