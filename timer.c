@@ -62,7 +62,7 @@ static int mtcp_retries_limit(struct sock *sk)
  * window, or because sending it failed (no route).  Try the data again,
  * else probe the window; either way count the attempt, as TCP's probe
  * timer does: an unanswered peer is given up on after retries2 (an ACK
- * resets the count), an orphan after orphan_retries whatever the answers.
+ * resets the count), an orphan after orphan_retries.
  */
 static void mtcp_probe_timer(struct sock *sk)
 {
@@ -70,10 +70,19 @@ static void mtcp_probe_timer(struct sock *sk)
 	struct mini_sock *ms = mtcp_sk(sk);
 	int limit = mtcp_retries_limit(sk);
 
+	bool alive;
+
 	if (!icsk->icsk_probes_out)
 		icsk->icsk_probes_tstamp = (u32)jiffies;
+	/*
+	 * An orphan whose probes the peer answers (a zero window that never
+	 * opens) is given up on once the backed-off interval reaches
+	 * MTCP_RTO_MAX, as tcp_probe_timer(); an unanswered one after
+	 * orphan_retries probes like any socket after its limit.
+	 */
+	alive = inet_csk_rto_backoff(icsk, MTCP_RTO_MAX) < MTCP_RTO_MAX;
 	if (icsk->icsk_probes_out >= limit ||
-	    (sock_flag(sk, SOCK_DEAD) && icsk->icsk_backoff >= limit) ||
+	    (sock_flag(sk, SOCK_DEAD) && !alive && icsk->icsk_backoff >= limit) ||
 	    mtcp_user_timeout_expired(sk, icsk->icsk_probes_tstamp)) {
 		mtcp_fsm_event(sk, MTCP_EV_RETRIES);
 		return;
