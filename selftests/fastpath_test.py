@@ -12,7 +12,7 @@ error:
     partial checksum leaves the sender, and skb_checksum_help() finishes
     it on the router's way out - with our seed, or the receiver drops
     every segment; the second hop has a smaller MTU (path MTU discovery);
-  - with ACKs lost on the way back while the receiver does not read yet:
+  - with every ACK lost for a while and the receiver not reading yet:
     retransmissions of segments whose clones still sit in the receiver's
     queue (a copy of the head takes the new header).
 
@@ -22,6 +22,7 @@ Runs for MTCP_PROTO (253, or 6: kernel TCP as the oracle).  TAP output.
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stream_test as st  # noqa: E402
@@ -137,16 +138,25 @@ def t_partial_through_router():
 
 
 def t_rtx_while_cloned():
-    """ACKs lost on the way back, the receiver not reading at first: the
-    sender retransmits segments whose clones are still queued."""
-    sh("tc", "-n", NS_B, "qdisc", "add", "dev", "fpb9", "root", "netem",
-       "loss", "30%")
+    """The receiver's ACKs are all lost for a while (from 0.8 s to 2.3 s
+    into the transfer) and it does not read for 2.5 s: the sender's RTO
+    retransmits segments whose clones are still in the receiver's queue."""
+    def blackout():
+        time.sleep(0.8)
+        sh("tc", "-n", NS_B, "qdisc", "add", "dev", "fpb9", "root", "netem",
+           "loss", "100%")
+        time.sleep(1.5)
+        sh("tc", "-n", NS_B, "qdisc", "del", "dev", "fpb9", "root")
+
     key = "RetransSegs"
     before = counter(NS_A, key)
+    t = st.threading.Thread(target=blackout)
+    t.start()
     try:
         ok, detail = checked_transfer(NS_B, NS_A, "10.78.9.2", 2 << 20, 7403,
-                                      slow_reader=1.0)
+                                      slow_reader=2.5)
     finally:
+        t.join()
         subprocess.run(["tc", "-n", NS_B, "qdisc", "del", "dev", "fpb9", "root"],
                        stderr=subprocess.DEVNULL)
     rtx = counter(NS_A, key) - before
