@@ -15,9 +15,9 @@
  * being recovered.  stall_at is the stream offset where it began.
  * -o TRACE writes one line per read: seconds since accept, bytes so far.
  *
- * Sender: connect, write BYTES (or for SECS, whichever first) in 64 KiB
- * writes, shutdown(SHUT_WR), wait for the receiver's EOF (so every byte
- * was delivered), print
+ * Sender: connect, write BYTES (or for SECS, whichever first) in writes of
+ * as many whole segments (TCP_MAXSEG) as fit in 64 KiB, shutdown(SHUT_WR),
+ * wait for the receiver's EOF (so every byte was delivered), print
  *	streambench-send proto=6 cc=reno bytes=... secs=... mbit_per_s=...
  *	    connect_ms=... mss=...
  * goodput counts from the connection being established to the receiver's
@@ -154,6 +154,7 @@ static int sender(int proto, struct sockaddr_in *sin, unsigned long long bytes,
 	socklen_t sl = sizeof(ccname);
 	double tc, t0, t1, end_at;
 	int fd, mss = 0;
+	size_t chunk = WCHUNK;
 
 	fd = socket(AF_INET, SOCK_STREAM, proto);
 	if (fd < 0)
@@ -173,9 +174,14 @@ static int sender(int proto, struct sockaddr_in *sin, unsigned long long bytes,
 	sl = sizeof(mss);
 	if (getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &sl))
 		mss = 0;
+	/* whole segments only: no short segment at a write's end, so that
+	 * scripts/bench can tell the stream offset of the Nth data packet
+	 */
+	if (mss > 0 && mss <= WCHUNK)
+		chunk = WCHUNK / mss * mss;
 	memset(buf, 'x', sizeof(buf));
 	while (sent < bytes && now() < end_at) {
-		size_t len = bytes - sent < WCHUNK ? bytes - sent : WCHUNK;
+		size_t len = bytes - sent < chunk ? bytes - sent : chunk;
 		ssize_t n = write(fd, buf, len);
 
 		if (n < 0 && errno == EINTR)
