@@ -33,7 +33,7 @@ HOST_CFLAGS := -Wall -Wextra -Werror -O2 -g -I$(CURDIR)
 all: deps module selftests tools
 
 # Userspace tools: the flood test and the benchmarks; mtcp-ss (ss for mini_tcp).
-TOOLS := $(BUILD)/synflood $(BUILD)/connbench $(BUILD)/bulkbench $(BUILD)/mtcp-ss \
+TOOLS := $(BUILD)/synflood $(BUILD)/connbench $(BUILD)/bulkbench $(BUILD)/streambench $(BUILD)/mtcp-ss \
 	 $(BUILD)/libmtcp_preload.so
 tools: $(TOOLS)
 $(BUILD)/%: scripts/%.c uapi/mini_tcp.h
@@ -45,8 +45,11 @@ $(BUILD)/libmtcp_preload.so: scripts/mtcp_preload.c uapi/mini_tcp.h
 	$(HOSTCC) -Wall -Wextra -Werror -O2 -shared -fPIC -o $@ $< -ldl
 
 # mini_tcp against kernel TCP in one VM run, as ratios (see README).
+# BENCH_* variables (make bench BENCH_RUNS=7, BENCH_SMOKE=1, ...) are passed
+# on to scripts/bench in the VM; results land in build/bench/ (CSV, PNG).
+BENCHENV = $(foreach v,$(filter BENCH_%,$(.VARIABLES)),$(v)=$($(v)))
 bench: all
-	@bash scripts/vm-run --timeout 1500 -- scripts/bench
+	@bash scripts/vm-run --timeout 1800 --out-dir $(BUILD)/bench -- /usr/bin/env $(BENCHENV) scripts/bench
 
 bench-flood: all
 	@bash scripts/vm-run --timeout 900 -- scripts/bench-flood
