@@ -218,7 +218,7 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 	}
 
 	mn->sysctl_hdr = mtcp_register_net_sysctl(net, "net/mini_tcp", table,
-						   ARRAY_SIZE(mtcp_sysctl_template) - 1);
+						  ARRAY_SIZE(mtcp_sysctl_template) - 1);
 	if (!mn->sysctl_hdr) {
 		kfree(table);
 		return -ENOMEM;
