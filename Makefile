@@ -13,12 +13,25 @@
 #   make fsm-diagram  build/fsm.svg from the state table
 #   make clean      remove build products (keeps the downloaded kernel)
 #   make distclean  remove build/ entirely
+#
+#   KERNEL=6.12     (make, make check, make run, ...) for Debian 13's 6.12
+#                   instead of the installed 6.1: built in a trixie build
+#                   root (scripts/kbuild-6.12) into build/6.12/src/, tested
+#                   in a VM booting 6.12.  MTCP_KERNEL=6.12 in the
+#                   environment does the same.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := all
 
 BUILD   := $(CURDIR)/build
+# The target kernel: 6.1 (the installed headers) or 6.12.  Scripts started
+# from here (deps, vm-run, check) read it as MTCP_KERNEL.
+KERNEL  ?= $(or $(MTCP_KERNEL),6.1)
+ifeq ($(filter 6.1 6.12,$(KERNEL)),)
+$(error KERNEL=$(KERNEL): supported are 6.1 and 6.12)
+endif
+export MTCP_KERNEL := $(KERNEL)
 # ABI of the installed linux-headers-amd64, written by scripts/deps.  Expanded
 # lazily: recipes run after their "deps" prerequisite has created build/abi.
 ABI      = $(shell cat $(BUILD)/abi 2>/dev/null)
@@ -67,14 +80,21 @@ stress: all
 		selftests/run_group stress stress.sh@6 || rc=1; exit $$rc'
 
 deps:
-	@bash scripts/deps
+	@bash scripts/deps --kernel $(KERNEL)
 
 # Warnings (compiler, modpost) fail the build.  The objects are then removed
 # so that the next build compiles (and warns) again instead of passing.
+ifeq ($(KERNEL),6.1)
+KBUILD    = $(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR)
+MODULE_OBJ_DIR := $(CURDIR)
+else
+KBUILD    = bash scripts/kbuild-$(KERNEL)
+MODULE_OBJ_DIR := $(BUILD)/$(KERNEL)/src
+endif
 module: deps
-	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) W=1 modules 2>&1 | tee $(BUILD)/module.log
+	@$(KBUILD) W=1 modules 2>&1 | tee $(BUILD)/module.log
 	@if grep -Eiq '(^|[^a-z])warning' $(BUILD)/module.log; then \
-		rm -f $(CURDIR)/*.o; \
+		rm -f $(MODULE_OBJ_DIR)/*.o; \
 		echo "error: the module build printed warnings (W=1 must be clean)" >&2; exit 1; fi
 
 selftests: deps
@@ -139,11 +159,11 @@ fsm-diagram: deps
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -s -C $(KDIR) M=$(CURDIR) clean; fi
-	rm -rf $(BUILD)/selftests $(BUILD)/check $(BUILD)/run $(BUILD)/fsm_test $(BUILD)/fsm_dot \
+	rm -rf $(BUILD)/6.12/src $(BUILD)/selftests $(BUILD)/check $(BUILD)/run $(BUILD)/fsm_test $(BUILD)/fsm_dot \
 		$(BUILD)/fsm.dot $(BUILD)/fsm.svg $(BUILD)/*.log $(BUILD)/initramfs.cpio*
 
 distclean: clean
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,15p' Makefile
+	@sed -n '3,21p' Makefile

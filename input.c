@@ -912,7 +912,7 @@ void mtcp_init_req(struct request_sock *req, const struct sock *sk,
 	ireq->ecn_ok = 0;
 	ireq->acked = 0;
 	ireq->smc_ok = 0;
-	ireq->no_srccheck = inet_sk(sk)->transparent;
+	ireq->no_srccheck = mtcp_inet_transparent(sk);
 	mtcp_rsk(req)->last_oow_ack_time = 0;
 }
 
@@ -1534,7 +1534,7 @@ int mtcp_v4_err(struct sk_buff *skb, u32 info)
 		}
 		break;
 	default:
-		if (!sock_owned_by_user(sk) && inet_sk(sk)->recverr) {
+		if (!sock_owned_by_user(sk) && mtcp_inet_recverr(sk)) {
 			WRITE_ONCE(sk->sk_err, err);
 			sk_error_report(sk);
 		} else {

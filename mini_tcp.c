@@ -45,8 +45,8 @@ static int max_backlog = 65536;
 static int max_timeout = 600 * HZ;	/* 10 minutes */
 
 /* Seconds to jiffies like proc_dointvec_jiffies, refusing 0 and > 600 s. */
-static int mtcp_proc_timeout(struct ctl_table *table, int write, void *buffer,
-			     size_t *lenp, loff_t *ppos)
+static int mtcp_proc_timeout(mtcp_ctl_const struct ctl_table *table, int write,
+			     void *buffer, size_t *lenp, loff_t *ppos)
 {
 	struct ctl_table tmp = *table;
 	int val = READ_ONCE(*(int *)table->data);
@@ -217,7 +217,8 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 			t->mode = 0444;
 	}
 
-	mn->sysctl_hdr = register_net_sysctl(net, "net/mini_tcp", table);
+	mn->sysctl_hdr = mtcp_register_net_sysctl(net, "net/mini_tcp", table,
+						  ARRAY_SIZE(mtcp_sysctl_template) - 1);
 	if (!mn->sysctl_hdr) {
 		kfree(table);
 		return -ENOMEM;
@@ -227,7 +228,7 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 
 static void mtcp_sysctl_exit_net(struct mtcp_net *mn)
 {
-	struct ctl_table *table = mn->sysctl_hdr->ctl_table_arg;
+	const struct ctl_table *table = mn->sysctl_hdr->ctl_table_arg;
 
 	unregister_net_sysctl_table(mn->sysctl_hdr);
 	kfree(table);

@@ -33,6 +33,7 @@
 #include <net/tcp.h>	/* before(), after(), TCPHDR_*, TCPOPT_*: the header is TCP's */
 #include <net/sock.h>
 
+#include "compat.h"
 #include "fsm.h"
 
 /* The wire header is TCP's (RFC 9293 §3.1), bit for bit. */

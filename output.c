@@ -9,6 +9,7 @@
  * Checksums are computed here in full: there is no offload for a protocol
  * the stack does not know.
  */
+#include <linux/bitops.h>	/* before checksum.h, which needs ror32() */
 #include <net/checksum.h>
 #include <net/ip.h>
 #include <net/route.h>

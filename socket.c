@@ -877,7 +877,7 @@ static __poll_t mtcp_poll(struct file *file, struct socket *sock,
 	return mask;
 }
 
-static int mtcp_ioctl(struct sock *sk, int cmd, unsigned long arg)
+int mtcp_ioctl(struct sock *sk, int cmd, int *karg)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	int answ;
@@ -905,7 +905,8 @@ static int mtcp_ioctl(struct sock *sk, int cmd, unsigned long arg)
 	default:
 		return -ENOIOCTLCMD;
 	}
-	return put_user(answ, (int __user *)arg);
+	*karg = answ;
+	return 0;
 }
 
 /* ------------------------------------------------------- socket options */
@@ -1205,16 +1206,11 @@ static void mtcp_syn_ack_timeout(const struct request_sock *req)
 	/* reqsk_timer_handler retransmits and gives up by itself. */
 }
 
-static void mtcp_v4_reqsk_send_reset(const struct sock *sk, struct sk_buff *skb)
-{
-	mtcp_v4_send_reset(sock_net(sk), skb);
-}
-
 struct request_sock_ops mtcp_request_sock_ops __read_mostly = {
 	.family		= PF_INET,
 	.obj_size	= sizeof(struct mtcp_request_sock),
 	.rtx_syn_ack	= mtcp_v4_rtx_synack,
-	.send_reset	= mtcp_v4_reqsk_send_reset,
+	.send_reset	= mtcp_reqsk_send_reset,
 	.destructor	= mtcp_v4_reqsk_destructor,
 	.syn_ack_timeout = mtcp_syn_ack_timeout,
 };
@@ -1253,7 +1249,7 @@ static int mtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr,
 	if (addr_len < sizeof(struct sockaddr_in))
 		return -EINVAL;
 	sock_owned_by_me(sk);
-	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr);
+	return mtcp_bpf_inet4_connect(sk, uaddr, addr_len);
 }
 
 struct proto mtcp_prot = {
@@ -1264,7 +1260,7 @@ struct proto mtcp_prot = {
 	.connect		= mtcp_v4_connect,
 	.disconnect		= mtcp_disconnect,
 	.accept			= inet_csk_accept,
-	.ioctl			= mtcp_ioctl,
+	.ioctl			= mtcp_proto_ioctl,
 	.init			= mtcp_v4_init_sock,
 	.destroy		= mtcp_destroy_sock,
 	.shutdown		= mtcp_shutdown,
@@ -1316,5 +1312,4 @@ const struct proto_ops mtcp_stream_ops = {
 	.sendmsg	= inet_sendmsg,
 	.recvmsg	= sock_common_recvmsg,
 	.mmap		= sock_no_mmap,
-	.sendpage	= sock_no_sendpage,
 };

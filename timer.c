@@ -325,15 +325,9 @@ void mtcp_time_wait(struct sock *sk, int state)
 		mtw->snd_nxt = ms->snd_nxt;
 		mtw->rcv_wnd = ms->rcv_wnd;
 		mtw->rcv_wscale = ms->rcv_wscale;
-		/*
-		 * The timer is pinned: keep BHs off until the hash dance is
-		 * done, or it could fire on a half-linked sock.  tw is not
-		 * ours to touch after the dance.
-		 */
-		local_bh_disable();
-		inet_twsk_schedule(tw, READ_ONCE(mn->sysctl_tw_timeout));
-		inet_twsk_hashdance(tw, sk, &mtcp_hashinfo);
-		local_bh_enable();
+		/* tw is not ours to touch after the dance (see compat.h). */
+		mtcp_twsk_hashdance_schedule(tw, sk, &mtcp_hashinfo,
+					     READ_ONCE(mn->sysctl_tw_timeout));
 	}
 	/* Without memory for it, the connection just closes (as TCP). */
 	mtcp_done(sk);

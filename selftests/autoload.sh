@@ -12,7 +12,10 @@
 set -u
 
 PY=/usr/bin/python3
-KO=${MTCP_KO:-$(cd "$(dirname "$0")/.." && pwd)/mini_tcp.ko}
+# vm-run --no-module: the module built for the kernel booted (MTCP_KERNEL)
+KO=$(cd "$(dirname "$0")/.." && pwd)/mini_tcp.ko
+[ "${MTCP_KERNEL:-6.1}" = 6.1 ] || KO=${KO%/*}/build/$MTCP_KERNEL/src/mini_tcp.ko
+KO=${MTCP_KO:-$KO}
 KVER=$(uname -r)
 TMP=$(mktemp -d)
 OLD_HELPER=$(cat /proc/sys/kernel/modprobe)

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mini_tcp: what differs between the kernels the module builds for
+ * (Debian 12's 6.1 and Debian 13's 6.12), each difference behind one small
+ * helper so that the .c files have no #ifdef.
+ *
+ * The MTCP_HAVE_* macros come from Kbuild, which greps the target kernel's
+ * headers for the interface itself: a version number would lie about
+ * stable backports.  Without one the 6.1 interface is used.
+ */
+#ifndef _MINI_TCP_COMPAT_H
+#define _MINI_TCP_COMPAT_H
+
+#include <linux/bpf-cgroup.h>
+#include <linux/sysctl.h>
+#include <linux/uaccess.h>
+#include <net/inet_sock.h>
+#include <net/inet_timewait_sock.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
+#ifdef MTCP_HAVE_PROTO_MEMORY_H
+/* sk_under_memory_pressure(), sk_memory_allocated() left net/sock.h (6.10) */
+#include <net/proto_memory.h>
+#endif
+
+/* sysctl handlers take a const table (6.11). */
+#ifdef MTCP_HAVE_CONST_CTL_TABLE
+#define mtcp_ctl_const const
+#else
+#define mtcp_ctl_const
+#endif
+
+/*
+ * Register @n entries of @table (its terminating empty entry not counted):
+ * by its size where the kernel takes one (6.6), else up to the empty entry.
+ */
+static inline struct ctl_table_header *
+mtcp_register_net_sysctl(struct net *net, const char *path,
+			 struct ctl_table *table, size_t n)
+{
+#ifdef MTCP_HAVE_REGISTER_NET_SYSCTL_SZ
+	return register_net_sysctl_sz(net, path, table, n);
+#else
+	return register_net_sysctl(net, path, table);
+#endif
+}
+
+/* The inet flags became bits in inet->inet_flags (6.6). */
+static inline bool mtcp_inet_transparent(const struct sock *sk)
+{
+#ifdef MTCP_HAVE_INET_TEST_BIT
+	return inet_test_bit(TRANSPARENT, sk);
+#else
+	return inet_sk(sk)->transparent;
+#endif
+}
+
+static inline bool mtcp_inet_recverr(const struct sock *sk)
+{
+#ifdef MTCP_HAVE_INET_TEST_BIT
+	return inet_test_bit(RECVERR, sk);
+#else
+	return inet_sk(sk)->recverr;
+#endif
+}
+
+/* The cgroup connect4 hook also gets the address length (6.7). */
+#ifdef MTCP_HAVE_BPF_CONNECT_ADDRLEN
+#define mtcp_bpf_inet4_connect(sk, uaddr, addr_len) \
+	BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr, &(addr_len))
+#else
+#define mtcp_bpf_inet4_connect(sk, uaddr, addr_len) \
+	BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr)
+#endif
+
+/*
+ * TIME_WAIT: arm the timer and take over @sk's hash slot, in one call
+ * where the kernel has it (6.10), else as tcp_time_wait() did, with BHs off
+ * (the timer is pinned: it must not fire on a half-linked sock).  @tw is
+ * not ours to touch afterwards.
+ */
+static inline void mtcp_twsk_hashdance_schedule(struct inet_timewait_sock *tw,
+						struct sock *sk,
+						struct inet_hashinfo *hashinfo,
+						int timeo)
+{
+#ifdef MTCP_HAVE_TWSK_HASHDANCE_SCHEDULE
+	inet_twsk_hashdance_schedule(tw, sk, hashinfo, timeo);
+#else
+	local_bh_disable();
+	inet_twsk_schedule(tw, timeo);
+	inet_twsk_hashdance(tw, sk, hashinfo);
+	local_bh_enable();
+#endif
+}
+
+/* request_sock_ops.send_reset: with the reason for the reset (6.10). */
+void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb);
+
+#ifdef MTCP_HAVE_RST_REASON
+static inline void mtcp_reqsk_send_reset(const struct sock *sk,
+					 struct sk_buff *skb,
+					 enum sk_rst_reason reason)
+#else
+static inline void mtcp_reqsk_send_reset(const struct sock *sk,
+					 struct sk_buff *skb)
+#endif
+{
+	mtcp_v4_send_reset(sock_net(sk), skb);
+}
+
+/*
+ * proto.ioctl: mtcp_ioctl() answers in *@karg, as the kernel's does since
+ * 6.4; before, proto.ioctl copied the answer to user space itself.
+ */
+int mtcp_ioctl(struct sock *sk, int cmd, int *karg);
+
+#ifdef MTCP_HAVE_IOCTL_KARG
+#define mtcp_proto_ioctl mtcp_ioctl
+#else
+static inline int mtcp_proto_ioctl(struct sock *sk, int cmd, unsigned long arg)
+{
+	int karg;
+	int err = mtcp_ioctl(sk, cmd, &karg);
+
+	return err ?: put_user(karg, (int __user *)arg);
+}
+#endif
+
+#endif /* _MINI_TCP_COMPAT_H */
