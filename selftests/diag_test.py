@@ -28,7 +28,6 @@ none of them; an unknown protocol number fails with ENOENT.
 import collections
 import fcntl
 import os
-import random
 import re
 import shutil
 import socket
@@ -38,7 +37,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import netns  # noqa: E402
+from lib import craft, netns, tap  # noqa: E402
 
 PROTO = int(os.environ.get("MTCP_PROTO", "253"))
 ROOT = os.environ.get("MTCP_DIR") or os.path.abspath(
@@ -53,19 +52,7 @@ STATES = {1: "ESTAB", 2: "SYN-SENT", 3: "SYN-RECV", 4: "FIN-WAIT-1",
           5: "FIN-WAIT-2", 6: "TIME-WAIT", 7: "UNCONN", 8: "CLOSE-WAIT",
           9: "LAST-ACK", 10: "LISTEN", 11: "CLOSING"}
 
-n = 0
-failed = 0
-
-
-def ok(cond, desc, why=()):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, desc), flush=True)
-    if not cond:
-        failed += 1
-        for line in why:
-            print("# " + str(line), flush=True)
-    return cond
+ok = tap.ok
 
 
 def diag(msg):
@@ -158,24 +145,9 @@ def new_sock():
     return socket.socket(socket.AF_INET, socket.SOCK_STREAM, PROTO)
 
 
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def syn(sport, dport):
-    src, dst = socket.inet_aton(PEER_ADDR), socket.inet_aton(TUN_ADDR)
-    th = struct.pack("!HHIIBBHHH", sport, dport, random.getrandbits(32), 0,
-                     5 << 4, 0x02, 65535, 0, 0)
-    c = csum(src + dst + struct.pack("!BBH", 0, PROTO, len(th)) + th)
-    th = th[:16] + struct.pack("!H", c) + th[18:]
-    ih = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th), 1, 0, 64, PROTO,
-                     0, src, dst)
-    return ih[:10] + struct.pack("!H", csum(ih)) + ih[12:] + th
+    """An IPv4 SYN from PEER_ADDR:sport to TUN_ADDR:dport, protocol PROTO."""
+    return craft.syn(PEER_ADDR, TUN_ADDR, sport, dport, PROTO)
 
 
 def wait_for(pred, what, timeout=20):
@@ -287,8 +259,7 @@ def main():
             os.close(fd)
         for ns in (NS_A, NS_B):
             subprocess.run(["ip", "netns", "del", ns])
-    print("1..%d" % n, flush=True)
-    return 1 if failed else 0
+    return tap.done()
 
 
 def run(keep, fds):

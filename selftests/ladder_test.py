@@ -35,34 +35,16 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from lib import tap  # noqa: E402
+from lib.craft import csum  # noqa: E402
+
 LADDER = os.path.join(HERE, "..", "scripts", "mtcp-ladder")
 PROTO = int(os.environ.get("MTCP_PROTO", "253"))
 
-n = 0
-failed = 0
-
-
-def ok(cond, desc, why=()):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, desc), flush=True)
-    if not cond:
-        failed += 1
-        for line in why:
-            print("# " + str(line))
-    return cond
+ok = tap.ok
 
 
 # ---- crafting ----------------------------------------------------------------
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def segment(src, dst, sport, dport, seq, ack, flags, data=b"", opts=b"", proto=253,
             win=65535):
     doff = (20 + len(opts)) // 4
@@ -332,8 +314,7 @@ def crafted(tmp):
            "mini_tcp_checksum.lua: checksums good, the broken one bad",
            ["got %s" % got, "want %s" % want, r.stderr])
     else:
-        print("ok %d - tshark # SKIP not installed" % (n + 1))
-        globals()["n"] += 1
+        tap.skip("tshark", "not installed")
 
     bad = os.path.join(tmp, "bad.pcap")
     with open(bad, "wb") as f:
@@ -345,7 +326,6 @@ def crafted(tmp):
 
 # ---- a real exchange in the VM ---------------------------------------------
 def live(tmp):
-    global n
     why = None
     if not os.environ.get("MTCP_OUT"):
         why = "outside the VM (scripts/vm-run sets MTCP_OUT)"
@@ -357,8 +337,7 @@ def live(tmp):
         except OSError as e:
             why = "protocol %d: %s" % (PROTO, e)
     if why:
-        n += 1
-        print("ok %d - live capture # SKIP %s" % (n, why))
+        tap.skip("live capture", why)
         return
     from lib import netns
     for ns in ("lad_cli", "lad_srv"):
@@ -477,8 +456,7 @@ def main():
         live(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return tap.done()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ Environment: MTCP_PROC_PAIRS (default 3000).
 import collections
 import fcntl
 import os
-import random
 import resource
 import socket
 import struct
@@ -30,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import netns  # noqa: E402
+from lib import craft, netns  # noqa: E402
 
 PROTO = int(os.environ.get("MTCP_PROTO", "253"))
 PAIRS = int(os.environ.get("MTCP_PROC_PAIRS", "3000"))
@@ -164,25 +163,9 @@ def populate(host, port, pairs, tw, keep):
     return want
 
 
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def syn(sport, dport):
     """An IPv4 SYN from PEER_ADDR:sport to TUN_ADDR:dport, protocol PROTO."""
-    src, dst = socket.inet_aton(PEER_ADDR), socket.inet_aton(TUN_ADDR)
-    th = struct.pack("!HHIIBBHHH", sport, dport, random.getrandbits(32), 0,
-                     5 << 4, 0x02, 65535, 0, 0)
-    c = csum(src + dst + struct.pack("!BBH", 0, PROTO, len(th)) + th)
-    th = th[:16] + struct.pack("!H", c) + th[18:]
-    ih = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th), 1, 0, 64, PROTO,
-                     0, src, dst)
-    return ih[:10] + struct.pack("!H", csum(ih)) + ih[12:] + th
+    return craft.syn(PEER_ADDR, TUN_ADDR, sport, dport, PROTO)
 
 
 def request_socks(keep):

@@ -18,28 +18,18 @@ scripts/mtcp-stat (TAP).
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from lib import tap  # noqa: E402
+
 STAT = os.path.join(HERE, "..", "scripts", "mtcp-stat")
 PROTO = int(os.environ.get("MTCP_PROTO", "253"))
 
-n = 0
-failed = 0
-
-
-def ok(cond, desc, why=()):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, desc), flush=True)
-    if not cond:
-        failed += 1
-        for line in why:
-            print("# " + str(line))
-    return cond
+ok = tap.ok
 
 
 def stat(env, *args, ns=None):
@@ -136,11 +126,9 @@ ls.close()
 
 
 def live(tmp):
-    global n
     if PROTO == 6 or os.geteuid() != 0 or not shutil.which("ip") or \
             not os.environ.get("MTCP_OUT"):
-        n += 1
-        print("ok %d - live counters # SKIP needs mini_tcp loaded, root and ip, in the VM" % n)
+        tap.skip("live counters", "needs mini_tcp loaded, root and ip, in the VM")
         return
     env = dict(os.environ, MTCP_STAT_HISTORY=os.path.join(tmp, "live-hist"))
     env.pop("MTCP_STAT_FILE", None)
@@ -191,8 +179,7 @@ def main():
         live(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return tap.done()
 
 
 if __name__ == "__main__":
