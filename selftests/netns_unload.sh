@@ -900,7 +900,11 @@ check "s6: module works afterwards (fresh netns echo)" works
 s7_setup() {
 	mk_pair nu7a nu7b || return 1
 	ctl_ensure || { echo "helper: $REPLY_LINE"; return 1; }
-	step ns nu7b && step sysctl orphan_retries 1 &&
+	# B answers every window probe (no invalid_ratelimit): while the link
+	# is up, A's orphan behind the zero window stays; once it is cut, the
+	# unanswered probes reap it.  With the 500 ms limit, a probe that came
+	# too soon went unanswered and could reap the orphan before the checks.
+	step ns nu7b && step sysctl orphan_retries 1 && step sysctl invalid_ratelimit 0 &&
 		step ns nu7a && step sysctl orphan_retries 1 && step sysctl fin_timeout 3 &&
 		step listen L 192.0.2.1 7001 8 &&
 		step pair Z Zs L nu7b nu7a 192.0.2.1 7001 && step fill Zs &&
