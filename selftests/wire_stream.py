@@ -330,15 +330,9 @@ def t_wscale_peer(w):
     than a segment may stay unsent: mini_tcp avoids a silly window as RFC
     9293 §3.8.6.2.1 asks; Linux TCP with TCP_NODELAY sends it.)"""
     opts = [("mss", 1460), ("nop",), ("wscale", 4)]
-    lst = w.listen()
-    c = wire.Conn(w, lst.getsockname()[1], w.peer_port())
-    c.peer_isn = c.snd_nxt = 9000
-    c.send("S", seq=9000, options=opts, win=500)
-    sa = c.expect("SA", seq=ANY, ack=9001, what="SYN-ACK")
-    check(wscale_of(sa) is not None, "no window scale in the SYN-ACK")
-    c.rcv_nxt = seq_add(sa.seq, 1)
-    c.send("A", win=500)
-    s, _ = w.accept(lst)
+    c = w.passive_open(options=opts, isn=9000, win=500)
+    check(wscale_of(c.synack) is not None, "no window scale in the SYN-ACK")
+    s = c.sock
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.sendall(b"s" * 20000)
     c.rcv_nxt0 = c.rcv_nxt
@@ -411,16 +405,10 @@ def t_wscale_cookie(w):
     """A cookie cannot remember a window scale: the SYN-ACK carries none
     and the connection runs unscaled, as TCP's without timestamps."""
     w.sysctl("syncookies", 2)
-    lst = w.listen()
-    c = wire.Conn(w, lst.getsockname()[1], w.peer_port())
-    c.peer_isn = c.snd_nxt = 13000
-    c.send("S", seq=13000, options=[("mss", 1460), ("nop",), ("wscale", 4)],
-           win=500)
-    sa = c.expect("SA", seq=ANY, ack=13001, what="cookie SYN-ACK")
-    check(wscale_of(sa) is None, "cookie SYN-ACK carries a window scale")
-    c.rcv_nxt = seq_add(sa.seq, 1)
-    c.send("A", win=500)
-    s, _ = w.accept(lst)
+    c = w.passive_open(options=[("mss", 1460), ("nop",), ("wscale", 4)],
+                       isn=13000, win=500)
+    check(wscale_of(c.synack) is None, "cookie SYN-ACK carries a window scale")
+    s = c.sock
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.sendall(b"k" * 4000)
     c.rcv_nxt0 = c.rcv_nxt

@@ -1008,9 +1008,10 @@ class Wire:
         return s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
 
     def passive_open(self, port=None, peer_port=None, data=b"", mss=1460,
-                     options=None, isn=None, listener=None):
-        """Handshake with a listener on the stack; returns an established
-        Conn whose .sock is the accept()ed socket."""
+                     options=None, isn=None, listener=None, win=65535):
+        """Handshake with a listener on the stack, offering window win;
+        returns an established Conn whose .sock is the accept()ed socket
+        and .synack the stack's SYN-ACK."""
         listener = listener or self.listen(port)
         port = listener.getsockname()[1]
         c = Conn(self, port, peer_port or self.peer_port())
@@ -1018,11 +1019,12 @@ class Wire:
         c.peer_isn = random.getrandbits(32) if isn is None else isn
         c.snd_nxt = c.peer_isn
         opts = options if options is not None else [("mss", mss)]
-        c.send("S", seq=c.peer_isn, ack=0, options=opts)
+        c.send("S", seq=c.peer_isn, ack=0, options=opts, win=win)
         sa = c.expect("SA", seq=ANY, ack=seq_add(c.peer_isn, 1), what="SYN-ACK")
+        c.synack = sa
         c.stack_isn = sa.seq
         c.rcv_nxt = seq_add(sa.seq, 1)
-        c.send("PA" if data else "A", data=data)
+        c.send("PA" if data else "A", data=data, win=win)
         c.sock, _ = self.accept(listener)
         return c
 
@@ -1095,6 +1097,7 @@ class Conn:
         self.snd_nxt = self.rcv_nxt = 0
         self.sock = None
         self.listener = None
+        self.synack = None
 
     def send(self, flags="A", data=b"", seq=None, ack=None, win=65535,
              advance=True, **kw):
