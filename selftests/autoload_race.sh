@@ -9,7 +9,11 @@
 # processes (default 6) released at once each do socket(AF_INET,
 # SOCK_STREAM, 253) (the first ones make the kernel autoload the module),
 # bind to 127.0.0.1:0, listen, and close, a few times, while another process
-# calls delete_module(2) in a loop.  Every call must succeed or fail with a
+# calls delete_module(2) in a loop.  Rounds take turns: the unloader starts
+# before the sockets (it races the load itself), just after them, or once the
+# first socket listens (it races close() and the next autoload), so that the
+# later rounds make sockets however the load's timing falls.  Every call must
+# succeed or fail with a
 # sane errno (socket: EPROTONOSUPPORT when the module went away between the
 # load and the lookup); at least one socket must have been made over all
 # rounds; after each round rmmod succeeds once the processes are gone.
@@ -63,7 +67,7 @@ EOF
 }
 
 cat >"$TMP/race.py" <<'EOF'
-import ctypes, errno, os, socket, sys, time
+import ctypes, errno, os, select, socket, sys, time
 
 ROUNDS, PROCS = int(sys.argv[1]), int(sys.argv[2])
 libc = ctypes.CDLL(None, use_errno=True)
@@ -84,7 +88,7 @@ def delete_module():
     return 0 if r == 0 else ctypes.get_errno()
 
 
-def worker(go, out):
+def worker(go, out, listening):
     os.read(go, 1)                          # released all at once
     res = []
     for _ in range(3):
@@ -97,6 +101,7 @@ def worker(go, out):
             s.bind(("127.0.0.1", 0))
             s.listen(4)
             res.append("ok")
+            os.write(listening, b"l")
         except OSError as e:
             res.append("bind/listen:" + errno.errorcode.get(e.errno, str(e.errno)))
         s.close()
@@ -104,8 +109,10 @@ def worker(go, out):
     os._exit(0)
 
 
-def spinner(stop, pause):
+def spinner(stop, pause, wait_for=None):
     n = ok = 0
+    if wait_for is not None:                # start once a socket listens
+        select.select([wait_for], [], [], 10)
     os.set_blocking(stop, False)
     while True:
         try:
@@ -130,19 +137,23 @@ for rnd in range(ROUNDS):
     go_r, go_w = os.pipe()
     res_r, res_w = os.pipe()
     st_r, st_w = os.pipe()
+    li_r, li_w = os.pipe()
     kids = []
     for _ in range(PROCS):
         pid = os.fork()
         if pid == 0:
-            worker(go_r, res_w)
+            worker(go_r, res_w, li_w)
         kids.append(pid)
-    # the spinner starts slightly before or after the sockets, by round
-    if rnd % 2:
+    # the spinner starts before the sockets, just after them, or once the
+    # first one listens, by round
+    mode = rnd % 3
+    if mode:
         os.write(go_w, b"g" * PROCS)
     sp = os.fork()
     if sp == 0:
-        spinner(st_r, 0.02 if rnd % 2 else 0.001)
-    if not rnd % 2:
+        spinner(st_r, 0.02 if mode == 1 else 0.001,
+                li_r if mode == 2 else None)
+    if not mode:
         os.write(go_w, b"g" * PROCS)
     for pid in kids:
         os.waitpid(pid, 0)
@@ -150,7 +161,7 @@ for rnd in range(ROUNDS):
     os.waitpid(sp, 0)
     os.close(res_w)
     lines = os.read(res_r, 65536).decode().split("\n")
-    for fd in (go_r, go_w, res_r, st_r, st_w):
+    for fd in (go_r, go_w, res_r, st_r, st_w, li_r, li_w):
         os.close(fd)
     outcomes = {}
     for l in lines:
