@@ -157,8 +157,10 @@ fsm-diagram: deps
 	dot -Tsvg $(BUILD)/fsm.dot -o $(BUILD)/fsm.svg
 	@echo "wrote build/fsm.dot and build/fsm.svg"
 
+# Not kbuild's "clean M=": it deletes every *.ko and *.o below the project,
+# the unpacked kernel's modules in build/kernel included.
 clean:
-	@if [ -d "$(KDIR)" ]; then $(MAKE) -s -C $(KDIR) M=$(CURDIR) clean; fi
+	rm -f *.o *.ko *.mod *.mod.c .*.cmd Module.symvers modules.order
 	rm -rf $(BUILD)/6.12/src $(BUILD)/selftests $(BUILD)/check $(BUILD)/run $(BUILD)/fsm_test $(BUILD)/fsm_dot \
 		$(BUILD)/fsm.dot $(BUILD)/fsm.svg $(BUILD)/*.log $(BUILD)/initramfs.cpio*
 

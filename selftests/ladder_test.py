@@ -356,7 +356,10 @@ def live(tmp):
     traced = os.path.isdir(ev)
     if traced:
         open(ev + "/filter", "w").write("protocol == %d" % PROTO)
-        open(ev + "/enable", "w").write("1")
+        # left as found: vm-run switches it on at boot (see there why)
+        was_on = open(ev + "/enable").read().strip() == "1"
+        if not was_on:
+            open(ev + "/enable", "w").write("1")
         # as scripts/demo: the tai clock is realtime + whole seconds
         tai = "tai" in re.split(r"[\s\[\]]+", open(trace + "/trace_clock").read())
         if tai:
@@ -412,7 +415,7 @@ def live(tmp):
     cap.wait(10)
     tr = os.path.join(tmp, "live.trace")
     if traced:
-        open(ev + "/enable", "w").write("0")
+        open(ev + "/filter" if was_on else ev + "/enable", "w").write("0")
         shutil.copy(trace + "/trace", tr)
         open(trace + "/trace_clock", "w").write("local")
     for ns in ("lad_cli", "lad_srv"):
