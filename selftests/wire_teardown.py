@@ -11,6 +11,7 @@ Run as root: selftests/wire_teardown.py [--proto 253|6] [-v] [name-filter...]
 
 import socket
 import struct
+import time
 
 from lib import wire
 from lib.wire import ANY, Conn, check, check_eq, diag, seq_add, test, S, T
@@ -83,6 +84,43 @@ def t_passive_close(w):
     c.send("PA", data=b"late")
     c.expect("R", seq=seq_add(fin.seq, 1), ack=ANY,
              what="RST for a segment after CLOSED (seq = SEG.ACK)")
+
+
+@test("ack_of_fin_delayed_and_carried_by_close")
+def t_fin_delack(w):
+    """The ACK of a FIN that moves the stack to CLOSE_WAIT is a delayed ACK
+    (pingpong, as tcp_fin()): left alone it comes about 40 ms later; a
+    close() before then sends one FIN,ACK that acknowledges the peer's FIN,
+    so the passive close takes one segment instead of two.  (A close() that
+    the VM makes later than 40 ms lets the timer win: up to five tries.)"""
+    c = w.passive_open()
+    t0 = time.monotonic()
+    c.send("FA")
+    a = c.expect("A", seq=seq_add(c.stack_isn, 1), ack=c.snd_nxt,
+                 what="the delayed ACK of the peer's FIN")
+    diag("FIN ACKed after %.0f ms" % ((a.t - t0) * 1000))
+    check(a.t - t0 >= 0.03, "ACK of the FIN after %.0f ms: not delayed "
+          "(want about 40 ms)" % ((a.t - t0) * 1000))
+    for attempt in range(5):
+        c = w.passive_open()
+        t0 = time.monotonic()
+        c.send("FA")
+        c.sock.close()
+        first = c.expect(("A", "FA"), seq=seq_add(c.stack_isn, 1),
+                         ack=c.snd_nxt, what="the answer to FIN, close()")
+        if first.flags & wire.FIN:
+            c.send("A")                          # final ACK: CLOSED
+            c.expect_none(what="after the final ACK")
+            diag("FIN,ACK carried the ACK of the peer's FIN (try %d)" %
+                 (attempt + 1))
+            return
+        check(first.t - t0 >= 0.03, "a pure ACK %.0f ms after the FIN: not "
+              "delayed" % ((first.t - t0) * 1000))
+        c.expect("FA", seq=seq_add(c.stack_isn, 1), ack=c.snd_nxt,
+                 what="FIN in LAST_ACK")
+        c.send("A")
+    check(False, "five closes right after the peer's FIN: each time a "
+          "separate ACK, never one FIN,ACK")
 
 
 @test("simultaneous_close_through_closing")
