@@ -192,8 +192,17 @@ int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 	if (a & MTCP_ACT_SEND_ACK)
 		mtcp_send_ack(sk);
 	if (a & MTCP_ACT_SEND_DELACK) {
+		/*
+		 * As tcp_fin(): pingpong, so the close() that usually follows
+		 * carries the ACK on its FIN.  TCP's delayed-ACK engine starts
+		 * with the first data (tcp_event_data_recv sets ato): on a
+		 * connection that never received any, its delay is zero.
+		 */
 		inet_csk_enter_pingpong_mode(sk);
-		mtcp_ack_snd_check(sk);
+		if (mtcp_sk(sk)->rcv_nxt - mtcp_sk(sk)->irs > 2)
+			mtcp_ack_snd_check(sk);
+		else
+			mtcp_send_ack(sk);
 	}
 	if (a & MTCP_ACT_CHALLENGE_ACK)
 		mtcp_send_challenge_ack(sk);
