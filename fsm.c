@@ -14,7 +14,11 @@
  *    checks that its sequence number is newer, else it is re-ACKed);
  *  - a RST in TIME_WAIT ends it (Linux's default, tcp_rfc1337 = 0);
  *  - an orphan in FIN_WAIT_2 is reaped after fin_timeout;
- *  - a duplicate SYN for a request sock is answered by a SYN-ACK again.
+ *  - a duplicate SYN for a request sock is answered by a SYN-ACK again;
+ *  - the ACK of a FIN that moves to CLOSE_WAIT is a delayed ACK (RFC 1122
+ *    §4.2.3.2 allows it; tcp_fin() enters pingpong mode): an application
+ *    that closes at once sends its FIN on the same segment, and the
+ *    teardown takes three segments instead of four.
  */
 #include "fsm.h"
 
@@ -32,6 +36,7 @@
 #define EOF_	MTCP_ACT_EOF
 #define TW	MTCP_ACT_TIME_WAIT
 #define DESTROY	MTCP_ACT_DESTROY
+#define DELACK	MTCP_ACT_SEND_DELACK
 
 /*
  * A SYN (with or without ACK) in a synchronized state: RFC 9293 §3.10.7.4
@@ -64,7 +69,7 @@ static const struct mtcp_transition fsm[MTCP_FSM_LAST_STATE + 1][MTCP_EV_NR] = {
 	[TCP_SYN_RECV][MTCP_EV_RCV_SYN]		= CHALLENGE(TCP_SYN_RECV),
 	[TCP_SYN_RECV][MTCP_EV_RCV_SYNACK]	= T(TCP_ESTABLISHED, CONN),
 	[TCP_SYN_RECV][MTCP_EV_RCV_ACK_SYN]	= T(TCP_ESTABLISHED, CONN),
-	[TCP_SYN_RECV][MTCP_EV_RCV_FIN]		= T(TCP_CLOSE_WAIT, ACK | EOF_),
+	[TCP_SYN_RECV][MTCP_EV_RCV_FIN]		= T(TCP_CLOSE_WAIT, DELACK | EOF_),
 	[TCP_SYN_RECV][MTCP_EV_RCV_RST]		= T(TCP_CLOSE, REFUSED | DESTROY),
 	[TCP_SYN_RECV][MTCP_EV_RETRIES]		= T(TCP_CLOSE, TIMEDOUT | DESTROY),
 
@@ -73,7 +78,7 @@ static const struct mtcp_transition fsm[MTCP_FSM_LAST_STATE + 1][MTCP_EV_NR] = {
 	[TCP_ESTABLISHED][MTCP_EV_ABORT]	= T(TCP_CLOSE, RST | DESTROY),
 	[TCP_ESTABLISHED][MTCP_EV_RCV_SYN]	= CHALLENGE(TCP_ESTABLISHED),
 	[TCP_ESTABLISHED][MTCP_EV_RCV_SYNACK]	= CHALLENGE(TCP_ESTABLISHED),
-	[TCP_ESTABLISHED][MTCP_EV_RCV_FIN]	= T(TCP_CLOSE_WAIT, ACK | EOF_),
+	[TCP_ESTABLISHED][MTCP_EV_RCV_FIN]	= T(TCP_CLOSE_WAIT, DELACK | EOF_),
 	[TCP_ESTABLISHED][MTCP_EV_RCV_RST]	= T(TCP_CLOSE, RESET | DESTROY),
 	[TCP_ESTABLISHED][MTCP_EV_RETRIES]	= T(TCP_CLOSE, TIMEDOUT | DESTROY),
 
@@ -196,7 +201,7 @@ static const char *const action_names[] = {
 	"send SYN", "send SYN+ACK", "send ACK", "send FIN", "send RST",
 	"ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "connected", "EOF",
 	"TIME_WAIT", "destroy", "drop request", "reuse TIME_WAIT",
-	"challenge ACK",
+	"challenge ACK", "send ACK (delayed)",
 };
 
 const char *mtcp_state_name(int state)

@@ -72,6 +72,7 @@ enum mtcp_action {
 	MTCP_ACT_REQSK_DROP	= 1 << 12, /* passive SYN_RECEIVED: drop the request */
 	MTCP_ACT_TW_REUSE	= 1 << 13, /* TIME_WAIT: a newer SYN may open a new incarnation */
 	MTCP_ACT_CHALLENGE_ACK	= 1 << 14, /* RFC 5961 challenge ACK (rate-limited, §7) */
+	MTCP_ACT_SEND_DELACK	= 1 << 15, /* ACK rcv_nxt within the delayed-ACK time */
 };
 
 /*

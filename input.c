@@ -707,11 +707,16 @@ static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
 	if (fin)		/* as tcp_fin(): nothing can follow it */
 		skb_queue_purge(&ms->ooo_queue);
 	if (!skb_queue_empty(&ms->ooo_queue)) {
-		/* A filled hole is ACKed at once (by the FIN's ACK if one came). */
+		/*
+		 * A filled hole is ACKed at once (RFC 5681 §4.2), by the
+		 * FIN's ACK if one came: that one must not wait either.
+		 */
 		*fin_due = mtcp_ooo_drain(sk);
 		if (!*fin_due) {
 			mtcp_send_ack(sk);
 			*acked = true;
+		} else {
+			inet_csk(sk)->icsk_ack.pending |= ICSK_ACK_NOW;
 		}
 	}
 	return MTCP_DATA_INORDER;

@@ -442,6 +442,9 @@ static int __init mtcp_init(void)
 		return -EINVAL;
 	}
 	mtcp_protosw.protocol = mtcp_ipproto;
+	/* SO_PEEK_OFF exactly where the kernel's TCP takes it (socket.c) */
+	if (inet_stream_ops.set_peek_off)
+		mtcp_protosw.ops = &mtcp_stream_peek_off_ops;
 	mtcp_secret_init();
 
 	err = mtcp_hashinfo_init();

@@ -340,7 +340,7 @@ void mtcp_done(struct sock *sk);
 int mtcp_fsm_event(struct sock *sk, enum mtcp_event ev);
 int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t);
 void mtcp_get_info(struct sock *sk, struct tcp_info *info);	/* TCP_INFO */
-extern const struct proto_ops mtcp_stream_ops;
+extern const struct proto_ops mtcp_stream_ops, mtcp_stream_peek_off_ops;
 extern struct request_sock_ops mtcp_request_sock_ops;
 extern struct timewait_sock_ops mtcp_timewait_sock_ops;
 

@@ -362,9 +362,10 @@ void mtcp_enter_quickack_mode(struct sock *sk)
 
 /*
  * In-order data came (RFC 1122 §4.2.3.2, RFC 5681 §4.2): ACK at once
- * every second full segment, in quick-ACK mode, or when reading opened
- * the window; otherwise within 40 ms, in the hope that a reply or a
- * second segment carries it (pingpong: an interactive exchange).
+ * every second full segment, in quick-ACK mode, when reading opened the
+ * window or when the receive path asked for it (ICSK_ACK_NOW: a filled
+ * hole); otherwise within 40 ms, in the hope that a reply or a second
+ * segment carries it (pingpong: an interactive exchange).
  */
 void mtcp_ack_snd_check(struct sock *sk)
 {
@@ -372,7 +373,8 @@ void mtcp_ack_snd_check(struct sock *sk)
 	struct mini_sock *ms = mtcp_sk(sk);
 
 	if (ms->rcv_nxt - ms->rcv_wup > icsk->icsk_ack.rcv_mss ||
-	    (icsk->icsk_ack.quick && !inet_csk_in_pingpong_mode(sk))) {
+	    (icsk->icsk_ack.quick && !inet_csk_in_pingpong_mode(sk)) ||
+	    (icsk->icsk_ack.pending & ICSK_ACK_NOW)) {
 		mtcp_send_ack(sk);
 		return;
 	}

@@ -191,6 +191,19 @@ int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 		mtcp_send_fin(sk);
 	if (a & MTCP_ACT_SEND_ACK)
 		mtcp_send_ack(sk);
+	if (a & MTCP_ACT_SEND_DELACK) {
+		/*
+		 * As tcp_fin(): pingpong, so the close() that usually follows
+		 * carries the ACK on its FIN.  TCP's delayed-ACK engine starts
+		 * with the first data (tcp_event_data_recv sets ato): on a
+		 * connection that never received any, its delay is zero.
+		 */
+		inet_csk_enter_pingpong_mode(sk);
+		if (mtcp_sk(sk)->rcv_nxt - mtcp_sk(sk)->irs > 2)
+			mtcp_ack_snd_check(sk);
+		else
+			mtcp_send_ack(sk);
+	}
 	if (a & MTCP_ACT_CHALLENGE_ACK)
 		mtcp_send_challenge_ack(sk);
 	if (a & MTCP_ACT_SEND_RST)
@@ -751,7 +764,8 @@ static int mtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
 	seq = &ms->copied_seq;
 	if (flags & MSG_PEEK) {
-		peek_seq = ms->copied_seq;
+		/* SO_PEEK_OFF: peeks start that far past what was read */
+		peek_seq = ms->copied_seq + max(sk_peek_offset(sk, flags), 0);
 		seq = &peek_seq;
 	}
 
@@ -810,6 +824,10 @@ found:
 		}
 		*seq += used;
 		copied += used;
+		if (flags & MSG_PEEK)
+			sk_peek_offset_fwd(sk, used);
+		else
+			sk_peek_offset_bwd(sk, used);
 		if (!(flags & MSG_PEEK) &&
 		    !before(*seq, MTCP_SKB_CB(skb)->end_seq)) {
 			__skb_unlink(skb, &sk->sk_receive_queue);
@@ -1293,23 +1311,35 @@ struct proto mtcp_prot = {
 	.h.hashinfo		= &mtcp_hashinfo,
 };
 
-const struct proto_ops mtcp_stream_ops = {
-	.family		= PF_INET,
-	.owner		= THIS_MODULE,
-	.release	= inet_release,
-	.bind		= inet_bind,
-	.connect	= inet_stream_connect,
-	.socketpair	= sock_no_socketpair,
-	.accept		= inet_accept,
-	.getname	= inet_getname,
-	.poll		= mtcp_poll,
-	.ioctl		= inet_ioctl,
-	.gettstamp	= sock_gettstamp,
-	.listen		= mtcp_listen,
-	.shutdown	= inet_shutdown,
-	.setsockopt	= sock_common_setsockopt,
-	.getsockopt	= sock_common_getsockopt,
-	.sendmsg	= inet_sendmsg,
-	.recvmsg	= sock_common_recvmsg,
-	.mmap		= sock_no_mmap,
-};
+/*
+ * The socket calls, in two versions that differ in .set_peek_off only:
+ * SO_PEEK_OFF answers as TCP's does on the kernel the module runs on
+ * (accepted from 6.10 on, EOPNOTSUPP before), and mtcp_init() registers
+ * the version that matches inet_stream_ops.  Without .set_peek_off,
+ * sk_peek_off stays -1 and recvmsg's peek offsets are 0.
+ */
+#define MTCP_STREAM_OPS(name, peek_off)				\
+const struct proto_ops name = {					\
+	.family		= PF_INET,				\
+	.owner		= THIS_MODULE,				\
+	.release	= inet_release,				\
+	.bind		= inet_bind,				\
+	.connect	= inet_stream_connect,			\
+	.socketpair	= sock_no_socketpair,			\
+	.accept		= inet_accept,				\
+	.getname	= inet_getname,				\
+	.poll		= mtcp_poll,				\
+	.ioctl		= inet_ioctl,				\
+	.gettstamp	= sock_gettstamp,			\
+	.listen		= mtcp_listen,				\
+	.shutdown	= inet_shutdown,			\
+	.setsockopt	= sock_common_setsockopt,		\
+	.getsockopt	= sock_common_getsockopt,		\
+	.sendmsg	= inet_sendmsg,				\
+	.recvmsg	= sock_common_recvmsg,			\
+	.mmap		= sock_no_mmap,				\
+	.set_peek_off	= peek_off,				\
+}
+
+MTCP_STREAM_OPS(mtcp_stream_ops, NULL);
+MTCP_STREAM_OPS(mtcp_stream_peek_off_ops, sk_set_peek_off);

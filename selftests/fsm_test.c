@@ -51,8 +51,9 @@
 #define REQSK_DROP MTCP_ACT_REQSK_DROP
 #define TW_REUSE MTCP_ACT_TW_REUSE
 #define CHALLENGE MTCP_ACT_CHALLENGE_ACK
+#define DELACK	MTCP_ACT_SEND_DELACK
 
-#define ALL_ACTIONS_MASK ((1u << 15) - 1)
+#define ALL_ACTIONS_MASK ((1u << 16) - 1)
 
 struct expect {
 	unsigned char listed;	/* the pair was written down (table self-check) */
@@ -187,8 +188,11 @@ static const struct expect expected[NSTATES][MTCP_EV_NR] = {
 		[MTCP_EV_RCV_ACK_SYN]	= V(TCP_ESTABLISHED, CONN),
 		/* no FIN sent in SYN-RECEIVED (CLOSE moves to FIN-WAIT-1) */
 		[MTCP_EV_RCV_ACK_FIN]	= X,
-		/* §3.10.7.4 eighth: "SYN-RECEIVED STATE, ESTABLISHED STATE: Enter the CLOSE-WAIT state", ACK the FIN, "connection closing" to user */
-		[MTCP_EV_RCV_FIN]	= V(TCP_CLOSE_WAIT, ACK | EOF_),
+		/*
+		 * §3.10.7.4 eighth: "SYN-RECEIVED STATE, ESTABLISHED STATE: Enter the CLOSE-WAIT state", ACK the FIN, "connection closing" to user.
+		 * JUDGMENT: the ACK may be delayed (RFC 1122 §4.2.3.2), as Linux's tcp_fin() does: the FIN of a close() soon after carries it.
+		 */
+		[MTCP_EV_RCV_FIN]	= V(TCP_CLOSE_WAIT, DELACK | EOF_),
 		/* §3.10.7.4 second: active OPEN -> "connection refused", "enter the CLOSED state and delete the TCB" */
 		[MTCP_EV_RCV_RST]	= V(TCP_CLOSE, REFUSED | DESTROY),
 		/* §3.8.3 R2 for the SYN-ACK */
@@ -213,8 +217,11 @@ static const struct expect expected[NSTATES][MTCP_EV_NR] = {
 		[MTCP_EV_RCV_ACK_SYN]	= X,
 		/* no FIN sent in ESTABLISHED */
 		[MTCP_EV_RCV_ACK_FIN]	= X,
-		/* §3.10.7.4 eighth: "Enter the CLOSE-WAIT state", ACK, signal "connection closing"; Fig. 5 "rcv FIN / snd ACK" */
-		[MTCP_EV_RCV_FIN]	= V(TCP_CLOSE_WAIT, ACK | EOF_),
+		/*
+		 * §3.10.7.4 eighth: "Enter the CLOSE-WAIT state", ACK, signal "connection closing"; Fig. 5 "rcv FIN / snd ACK".
+		 * JUDGMENT: a delayed ACK, as in SYN-RECEIVED above.
+		 */
+		[MTCP_EV_RCV_FIN]	= V(TCP_CLOSE_WAIT, DELACK | EOF_),
 		/* §3.10.7.4 second: RECEIVEs and SEND "should receive reset responses", enter CLOSED, delete TCB */
 		[MTCP_EV_RCV_RST]	= V(TCP_CLOSE, RESET | DESTROY),
 		/* §3.8.3 R2 for data */
@@ -628,7 +635,7 @@ static void check_names(void)
 	    "mtcp_event_name: %d distinct non-empty names", cnt);
 
 	cnt = 0;
-	for (i = 0; (1u << i) <= MTCP_ACT_TW_REUSE; i++)
+	for (i = 0; (1u << i) <= MTCP_ACT_SEND_DELACK; i++)
 		n[cnt++] = mtcp_action_name(1u << i);
 	tap(names_distinct("action bit", n, cnt),
 	    "mtcp_action_name: %d distinct non-empty names", cnt);
@@ -669,7 +676,7 @@ static void check_invariants(void)
 				why = "entering TIME_WAIT without the TIME_WAIT action";
 			else if ((t.actions & DESTROY) && t.next != TCP_CLOSE)
 				why = "DESTROY without going to CLOSED";
-			else if ((t.actions & RST) && (t.actions & (ACK | FIN | SYN | SYNACK)))
+			else if ((t.actions & RST) && (t.actions & (ACK | DELACK | FIN | SYN | SYNACK)))
 				why = "RST together with another segment";
 			else if (t.actions & REQSK_DROP)
 				why = "REQSK_DROP outside the passive lookup";
@@ -749,7 +756,7 @@ static void check_walks(void)
 	/* Fig. 12 server side: passive close */
 	WALK("server passive close: ESTABLISHED -RCV_FIN-> CLOSE_WAIT -CLOSE-> LAST_ACK -RCV_ACK_FIN-> CLOSED",
 	     TCP_ESTABLISHED,
-	     A(RCV_FIN, TCP_CLOSE_WAIT, ACK | EOF_),
+	     A(RCV_FIN, TCP_CLOSE_WAIT, DELACK | EOF_),
 	     A(CLOSE, TCP_LAST_ACK, FIN),
 	     A(RCV_ACK_FIN, TCP_CLOSE, DESTROY));
 

@@ -75,6 +75,8 @@ CORE_TCP_ONLY = {
     (SOL_SOCKET, 60): "SO_ZEROCOPY: sock_setsockopt accepts it for TCP and UDP only (EOPNOTSUPP otherwise)",
     (SOL_SOCKET, 37): "SO_TIMESTAMPING_OLD: OPT_ID needs a synchronized state for TCP only (sock_set_timestamping)",
     (SOL_SOCKET, 65): "SO_TIMESTAMPING_NEW: as SO_TIMESTAMPING_OLD",
+    (SOL_SOCKET, 80): "SO_DEVMEM_DONTNEED (6.12): sock_devmem_dontneed answers EBADF "
+                      "for anything but TCP (sk_is_tcp)",
 }
 
 INT_MAX = 0x7FFFFFFF

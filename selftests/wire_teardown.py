@@ -11,6 +11,7 @@ Run as root: selftests/wire_teardown.py [--proto 253|6] [-v] [name-filter...]
 
 import socket
 import struct
+import time
 
 from lib import wire
 from lib.wire import ANY, Conn, check, check_eq, diag, seq_add, test, S, T
@@ -83,6 +84,67 @@ def t_passive_close(w):
     c.send("PA", data=b"late")
     c.expect("R", seq=seq_add(fin.seq, 1), ack=ANY,
              what="RST for a segment after CLOSED (seq = SEG.ACK)")
+
+
+def open_with_data(w):
+    """A connection that has received data: TCP's delayed-ACK engine
+    starts with the first data (before it, its delay is zero)."""
+    c = w.passive_open()
+    c.send("PA", data=b"request")
+    c.expect("A", ack=c.snd_nxt, what="ACK of the request")
+    check_eq(c.sock.recv(100), b"request", "the request")
+    return c
+
+
+@test("ack_of_fin_delayed_and_carried_by_close")
+def t_fin_delack(w):
+    """The ACK of a FIN that moves the stack to CLOSE_WAIT, after data, is
+    a delayed ACK (pingpong, as tcp_fin()): left alone it comes about 40 ms
+    later; a close() before then sends one FIN,ACK that acknowledges the
+    peer's FIN, so the passive close takes one segment instead of two.  (A
+    close() that the VM makes later than 40 ms lets the timer win: up to
+    five tries.)  On a connection that never received data the ACK is
+    immediate (TCP: at the next tick): the fastest of three comes in less
+    than 35 ms."""
+    dts = []
+    for _ in range(3):
+        c = w.passive_open()
+        t0 = time.monotonic()
+        c.send("FA")
+        a = c.expect("A", seq=seq_add(c.stack_isn, 1), ack=c.snd_nxt,
+                     what="the ACK of a FIN before any data")
+        dts.append(a.t - t0)
+    diag("FIN before any data ACKed after %s ms" %
+         ", ".join("%.0f" % (d * 1000) for d in dts))
+    check(min(dts) < 0.035, "ACK of a FIN before any data: delayed")
+    c = open_with_data(w)
+    t0 = time.monotonic()
+    c.send("FA")
+    a = c.expect("A", seq=seq_add(c.stack_isn, 1), ack=c.snd_nxt,
+                 what="the delayed ACK of the peer's FIN")
+    diag("FIN ACKed after %.0f ms" % ((a.t - t0) * 1000))
+    check(a.t - t0 >= 0.03, "ACK of the FIN after %.0f ms: not delayed "
+          "(want about 40 ms)" % ((a.t - t0) * 1000))
+    for attempt in range(5):
+        c = open_with_data(w)
+        t0 = time.monotonic()
+        c.send("FA")
+        c.sock.close()
+        first = c.expect(("A", "FA"), seq=seq_add(c.stack_isn, 1),
+                         ack=c.snd_nxt, what="the answer to FIN, close()")
+        if first.flags & wire.FIN:
+            c.send("A")                          # final ACK: CLOSED
+            c.expect_none(what="after the final ACK")
+            diag("FIN,ACK carried the ACK of the peer's FIN (try %d)" %
+                 (attempt + 1))
+            return
+        check(first.t - t0 >= 0.03, "a pure ACK %.0f ms after the FIN: not "
+              "delayed" % ((first.t - t0) * 1000))
+        c.expect("FA", seq=seq_add(c.stack_isn, 1), ack=c.snd_nxt,
+                 what="FIN in LAST_ACK")
+        c.send("A")
+    check(False, "five closes right after the peer's FIN: each time a "
+          "separate ACK, never one FIN,ACK")
 
 
 @test("simultaneous_close_through_closing")
