@@ -60,7 +60,7 @@ $(BUILD)/libmtcp_preload.so: scripts/mtcp_preload.c uapi/mini_tcp.h
 # mini_tcp against kernel TCP in one VM run, as ratios (see README).
 # BENCH_* variables (make bench BENCH_RUNS=7, BENCH_SMOKE=1, ...) are passed
 # on to scripts/bench in the VM; results land in build/bench/ (CSV, PNG).
-BENCHENV = $(foreach v,$(filter BENCH_%,$(.VARIABLES)),$(v)=$($(v)))
+BENCHENV = $(foreach v,$(filter BENCH_%,$(.VARIABLES)),'$(v)=$($(v))')
 bench: all
 	@bash scripts/vm-run --timeout 1800 --out-dir $(BUILD)/bench -- /usr/bin/env $(BENCHENV) scripts/bench
 
