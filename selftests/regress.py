@@ -29,6 +29,8 @@ SYSCTL = "/proc/sys/net/ipv4/tcp_%s" if IS_TCP else "/proc/sys/net/mini_tcp/%s"
 
 COMMON = r'''
 import ctypes, errno, fcntl, os, select, socket, struct, subprocess, sys, threading, time
+sys.path.insert(0, @HERE@)
+from lib.craft import csum  # noqa: E402
 P = @PROTO@
 SYSCTL = @SYSCTL@
 
@@ -36,15 +38,6 @@ SYSCTL = @SYSCTL@
 def sysctl(name, value):
     with open(SYSCTL % name, "w") as f:
         f.write("%s\n" % value)
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def seg(src, dst, sport, dport, seq, ack, flags):
@@ -292,7 +285,8 @@ def main():
         if IS_TCP and not tcp:
             print("ok %d %s # SKIP mini_tcp only" % (i, name))
             continue
-        src = COMMON.replace("@PROTO@", str(PROTO)).replace("@SYSCTL@", repr(SYSCTL)) + code
+        src = COMMON.replace("@PROTO@", str(PROTO)).replace("@SYSCTL@", repr(SYSCTL)) \
+            .replace("@HERE@", repr(os.path.dirname(os.path.abspath(__file__)))) + code
         try:
             r = subprocess.run(["unshare", "-n", sys.executable, "-c", src],
                                capture_output=True, text=True, timeout=timeout)
