@@ -73,27 +73,6 @@ static inline bool mtcp_inet_recverr(const struct sock *sk)
 	BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr)
 #endif
 
-/*
- * TIME_WAIT: arm the timer and take over @sk's hash slot, in one call
- * where the kernel has it (6.10), else as tcp_time_wait() did, with BHs off
- * (the timer is pinned: it must not fire on a half-linked sock).  @tw is
- * not ours to touch afterwards.
- */
-static inline void mtcp_twsk_hashdance_schedule(struct inet_timewait_sock *tw,
-						struct sock *sk,
-						struct inet_hashinfo *hashinfo,
-						int timeo)
-{
-#ifdef MTCP_HAVE_TWSK_HASHDANCE_SCHEDULE
-	inet_twsk_hashdance_schedule(tw, sk, hashinfo, timeo);
-#else
-	local_bh_disable();
-	inet_twsk_schedule(tw, timeo);
-	inet_twsk_hashdance(tw, sk, hashinfo);
-	local_bh_enable();
-#endif
-}
-
 /* request_sock_ops.send_reset: with the reason for the reset (6.10). */
 void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb);
 

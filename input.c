@@ -995,7 +995,7 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 	}
 
 	if (security_inet_conn_request(sk, skb, req) ||
-	    !inet_csk_reqsk_queue_hash_add(sk, req, MTCP_TIMEOUT_INIT)) {
+	    !mtcp_reqsk_hash_add(sk, req, MTCP_TIMEOUT_INIT)) {
 		reqsk_free(req);
 		goto drop;
 	}
@@ -1034,6 +1034,7 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	newsk = inet_csk_clone_lock(sk, req, GFP_ATOMIC);	/* SYN_RECV */
 	if (!newsk)
 		goto exit_nonewsk;
+	mtcp_sk(newsk)->bind_bucket = NULL;	/* the listener's, copied */
 
 	newinet = inet_sk(newsk);
 	sk_daddr_set(newsk, ireq->ir_rmt_addr);
@@ -1093,13 +1094,14 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	if (mreq->snt_synack && !req->num_retrans)
 		mtcp_rtt_sample(newsk, mreq->snt_synack);
 
-	if (__inet_inherit_port(sk, newsk) < 0)
+	if (mtcp_inherit_port(sk, newsk) < 0)
 		goto put_and_exit;
-	*own_req = inet_ehash_nolisten(newsk, req_to_sk(req_unhash), &found_dup_sk);
+	*own_req = mtcp_ehash_nolisten(newsk, req_to_sk(req_unhash),
+				       &found_dup_sk);
 	if (!*own_req) {
 		/*
 		 * Another CPU completed this request first (or, for a cookie,
-		 * the 4-tuple is taken): inet_ehash_nolisten() destroyed
+		 * the 4-tuple is taken): mtcp_ehash_nolisten() destroyed
 		 * newsk; only our reference and lock remain, for the caller.
 		 */
 		newinet->inet_opt = NULL;
@@ -1128,7 +1130,7 @@ exit_nonewsk:
 	return NULL;
 put_and_exit:
 	newinet->inet_opt = NULL;
-	inet_csk_prepare_forced_close(newsk);
+	mtcp_prepare_forced_close(newsk);
 	mtcp_done(newsk);
 	MTCP_INC_STATS(net, MTCP_MIB_LISTENDROPS);
 	return NULL;
@@ -1136,7 +1138,7 @@ put_and_exit:
 
 /*
  * A segment for a request sock, without the listener lock (the ehash
- * insertion in inet_ehash_nolisten() decides who owns the request).
+ * insertion in mtcp_ehash_nolisten() decides who owns the request).
  * Returns the new child, locked, or NULL when the segment is consumed.
  */
 static struct sock *mtcp_check_req(struct sock *sk, struct sk_buff *skb,
@@ -1153,7 +1155,7 @@ static struct sock *mtcp_check_req(struct sock *sk, struct sk_buff *skb,
 		/* RFC 5961: only the exact next sequence number resets. */
 		t = mtcp_fsm_lookup_passive(MTCP_EV_RCV_RST);
 		if (cb->seq == mreq->irs + 1 && (t.actions & MTCP_ACT_REQSK_DROP))
-			inet_csk_reqsk_queue_drop(sk, req);
+			mtcp_reqsk_drop(sk, req);
 		return NULL;
 	}
 	if (th->syn) {
@@ -1164,7 +1166,7 @@ static struct sock *mtcp_check_req(struct sock *sk, struct sk_buff *skb,
 		    !mtcp_oow_rate_limited(sock_net(sk), skb,
 					   MTCP_MIB_ACKSKIPPEDSYNRECV,
 					   &mreq->last_oow_ack_time))
-			inet_rtx_syn_ack(sk, req);
+			mtcp_rtx_syn_ack(sk, req);
 		return NULL;
 	}
 	if (!th->ack)
@@ -1185,7 +1187,7 @@ static struct sock *mtcp_check_req(struct sock *sk, struct sk_buff *skb,
 		inet_rsk(req)->acked = 1;
 		return NULL;
 	}
-	return inet_csk_complete_hashdance(sk, child, req, own_req);
+	return mtcp_complete_hashdance(sk, child, req, own_req);
 }
 
 /* Hand the rest of the segment (data, FIN) to the new child. */
@@ -1339,8 +1341,8 @@ int mtcp_v4_rcv(struct sk_buff *skb)
 	MTCP_SKB_CB(skb)->tw_isn = 0;	/* set by a TIME_WAIT that lets a SYN by */
 
 lookup:
-	sk = __inet_lookup_skb(&mtcp_hashinfo, skb, th->doff * 4, th->source,
-			       th->dest, inet_sdif(skb), &refcounted);
+	sk = mtcp_lookup_skb(net, skb, th->doff * 4, th->source, th->dest,
+			     inet_sdif(skb), &refcounted);
 	if (!sk)
 		goto no_socket;
 
@@ -1358,7 +1360,7 @@ process:
 			goto discard_it;
 		}
 		if (unlikely(sk->sk_state != TCP_LISTEN)) {
-			inet_csk_reqsk_queue_drop_and_put(sk, req);
+			mtcp_reqsk_drop_and_put(sk, req);
 			goto lookup;
 		}
 		sock_hold(sk);
@@ -1426,12 +1428,13 @@ do_time_wait:
 	if (verdict == MTCP_TW_SYN) {
 		struct sock *sk2;
 
-		sk2 = inet_lookup_listener(net, &mtcp_hashinfo, skb, th->doff * 4,
-					   iph->saddr, th->source, iph->daddr,
-					   th->dest, inet_iif(skb), inet_sdif(skb));
+		sk2 = mtcp_lookup_listener(net, skb, th->doff * 4, iph->saddr,
+					   th->source, iph->daddr,
+					   ntohs(th->dest), inet_iif(skb),
+					   inet_sdif(skb));
 		if (sk2) {
 			MTCP_INC_STATS(net, MTCP_MIB_TIMEWAITRECYCLED);
-			inet_twsk_deschedule_put(inet_twsk(sk));
+			mtcp_twsk_deschedule_put(inet_twsk(sk));
 			sk = sk2;
 			refcounted = false;
 			goto process;
@@ -1453,7 +1456,7 @@ do_time_wait:
 	} else {	/* MTCP_TW_KILL */
 		/* An acceptable RST ends TIME_WAIT (Linux, tcp_rfc1337 = 0). */
 		MTCP_INC_STATS(net, MTCP_MIB_TIMEWAITKILLED);
-		inet_twsk_deschedule_put(inet_twsk(sk));
+		mtcp_twsk_deschedule_put(inet_twsk(sk));
 	}
 	goto discard_it;
 }
@@ -1472,9 +1475,8 @@ int mtcp_v4_err(struct sk_buff *skb, u32 info)
 	int err;
 	u32 seq;
 
-	sk = __inet_lookup_established(net, &mtcp_hashinfo, iph->daddr, th->dest,
-				       iph->saddr, ntohs(th->source),
-				       inet_iif(skb), 0);
+	sk = mtcp_lookup_established(net, iph->daddr, th->dest, iph->saddr,
+				     ntohs(th->source), inet_iif(skb), 0);
 	if (!sk)
 		return -ENOENT;
 	if (sk->sk_state == TCP_TIME_WAIT) {

@@ -34,8 +34,6 @@ module_param(ehash_entries, uint, 0444);
 MODULE_PARM_DESC(ehash_entries, "Buckets of the connection hash (power of 2)");
 
 unsigned int mtcp_net_id __read_mostly;
-struct inet_hashinfo mtcp_hashinfo;
-EXPORT_SYMBOL_NS_GPL(mtcp_hashinfo, MINI_TCP);	/* mini_tcp_diag */
 
 /* ---------------------------------------------------------------- sysctls */
 
@@ -256,7 +254,6 @@ static int __net_init mtcp_net_init(struct net *net)
 	mn->sysctl_moderate_rcvbuf = 1;
 
 	refcount_set(&mn->tw_death_row.tw_refcount, 1);
-	mn->tw_death_row.hashinfo = &mtcp_hashinfo;
 	mn->tw_death_row.sysctl_max_tw_buckets = 262144;
 
 	mn->mib = alloc_percpu(struct mtcp_mib_cpu);
@@ -315,7 +312,7 @@ static void __net_exit mtcp_net_exit_batch(struct list_head *net_exit_list)
 	 * one at a time, or one may free a death row the other still uses.
 	 */
 	mutex_lock(&exit_batch_mutex);
-	inet_twsk_purge(&mtcp_hashinfo);
+	mtcp_twsk_purge();
 
 	list_for_each_entry(net, net_exit_list, exit_list) {
 		struct mtcp_net *mn = mtcp_pernet(net);
@@ -333,88 +330,6 @@ static struct pernet_operations mtcp_net_ops = {
 	.id		= &mtcp_net_id,
 	.size		= sizeof(struct mtcp_net),
 };
-
-/* ---------------------------------------------------------- hash tables */
-
-static int mtcp_hashinfo_init(void)
-{
-	struct inet_hashinfo *h = &mtcp_hashinfo;
-	unsigned int i, nbind;
-	int err;
-
-	if (!ehash_entries || !is_power_of_2(ehash_entries) ||
-	    ehash_entries > (1U << 24)) {
-		pr_err("ehash_entries must be a power of 2 up to 2^24\n");
-		return -EINVAL;
-	}
-	nbind = min(ehash_entries, 65536U);
-
-	err = inet_hashinfo2_init_mod(h);
-	if (err)
-		return err;
-
-	err = -ENOMEM;
-	h->bind_bucket_cachep = kmem_cache_create("mini_tcp_bind_bucket",
-						  sizeof(struct inet_bind_bucket),
-						  0, SLAB_HWCACHE_ALIGN, NULL);
-	if (!h->bind_bucket_cachep)
-		goto free_lhash2;
-	h->bind2_bucket_cachep = kmem_cache_create("mini_tcp_bind2_bucket",
-						   sizeof(struct inet_bind2_bucket),
-						   0, SLAB_HWCACHE_ALIGN, NULL);
-	if (!h->bind2_bucket_cachep)
-		goto free_bind_cache;
-
-	h->ehash = kvmalloc_array(ehash_entries, sizeof(*h->ehash), GFP_KERNEL);
-	if (!h->ehash)
-		goto free_bind2_cache;
-	h->ehash_mask = ehash_entries - 1;
-	for (i = 0; i < ehash_entries; i++)
-		INIT_HLIST_NULLS_HEAD(&h->ehash[i].chain, i);
-	if (inet_ehash_locks_alloc(h))
-		goto free_ehash;
-
-	h->bhash = kvmalloc_array(nbind, sizeof(*h->bhash), GFP_KERNEL);
-	h->bhash2 = kvmalloc_array(nbind, sizeof(*h->bhash2), GFP_KERNEL);
-	if (!h->bhash || !h->bhash2)
-		goto free_bhash;
-	h->bhash_size = nbind;
-	for (i = 0; i < nbind; i++) {
-		spin_lock_init(&h->bhash[i].lock);
-		INIT_HLIST_HEAD(&h->bhash[i].chain);
-		spin_lock_init(&h->bhash2[i].lock);
-		INIT_HLIST_HEAD(&h->bhash2[i].chain);
-	}
-	h->pernet = false;
-	return 0;
-
-free_bhash:
-	kvfree(h->bhash2);
-	kvfree(h->bhash);
-	inet_ehash_locks_free(h);
-free_ehash:
-	kvfree(h->ehash);
-free_bind2_cache:
-	kmem_cache_destroy(h->bind2_bucket_cachep);
-free_bind_cache:
-	kmem_cache_destroy(h->bind_bucket_cachep);
-free_lhash2:
-	inet_hashinfo2_free_mod(h);
-	return err;
-}
-
-static void mtcp_hashinfo_free(void)
-{
-	struct inet_hashinfo *h = &mtcp_hashinfo;
-
-	kvfree(h->bhash2);
-	kvfree(h->bhash);
-	inet_ehash_locks_free(h);
-	kvfree(h->ehash);
-	kmem_cache_destroy(h->bind2_bucket_cachep);
-	kmem_cache_destroy(h->bind_bucket_cachep);
-	inet_hashinfo2_free_mod(h);
-}
 
 /* ------------------------------------------------------------ registration */
 
@@ -447,12 +362,12 @@ static int __init mtcp_init(void)
 		mtcp_protosw.ops = &mtcp_stream_peek_off_ops;
 	mtcp_secret_init();
 
-	err = mtcp_hashinfo_init();
+	err = mtcp_tables_init(ehash_entries);
 	if (err)
 		return err;
 	err = mtcp_mem_init();
 	if (err)
-		goto free_hashinfo;
+		goto free_tables;
 
 	err = proto_register(&mtcp_prot, 1);
 	if (err)
@@ -494,8 +409,8 @@ unregister_proto:
 	proto_unregister(&mtcp_prot);
 free_mem:
 	mtcp_mem_exit();
-free_hashinfo:
-	mtcp_hashinfo_free();
+free_tables:
+	mtcp_tables_free();
 	return err;
 }
 
@@ -507,7 +422,7 @@ static void __exit mtcp_exit(void)
 	unregister_pernet_subsys(&mtcp_net_ops);
 	proto_unregister(&mtcp_prot);
 	mtcp_mem_exit();
-	mtcp_hashinfo_free();
+	mtcp_tables_free();
 }
 
 module_init(mtcp_init);

@@ -151,6 +151,7 @@ struct mini_sock {
 	int	keepalive_probes;
 	int	user_timeout;	/* TCP_USER_TIMEOUT, ms, 0: the retries count */
 	u32	retrans_stamp;	/* first send of the head being retransmitted */
+	struct mtcp_bind_bucket *bind_bucket;	/* our port, table.c */
 };
 
 static inline struct mini_sock *mtcp_sk(const struct sock *sk)
@@ -244,6 +245,7 @@ struct mtcp_timewait_sock {
 	u32	rcv_wnd;
 	u8	rcv_wscale;
 	u32	last_oow_ack_time;	/* jiffies of the last ACK we sent */
+	struct mtcp_bind_bucket *bind_bucket;	/* the port it holds */
 };
 
 static inline struct mtcp_timewait_sock *mtcp_twsk(const struct sock *sk)
@@ -397,6 +399,57 @@ void mtcp_arm_fin_wait2(struct sock *sk);
 void mtcp_arm_keepalive(struct sock *sk);
 void mtcp_time_wait(struct sock *sk, int state);
 void mtcp_tw_rearm(struct inet_timewait_sock *tw);
+
+/* table.c */
+struct mtcp_bind_bucket;
+int mtcp_tables_init(unsigned int ehash_entries);
+void mtcp_tables_free(void);
+int mtcp_get_port(struct sock *sk, unsigned short snum);
+void mtcp_put_port(struct sock *sk);
+int mtcp_inherit_port(const struct sock *sk, struct sock *child);
+void mtcp_set_saddr(struct sock *sk, __be32 saddr);
+void mtcp_reset_saddr(struct sock *sk);
+int mtcp_hash_connect(struct sock *sk);
+int mtcp_hash_sk(struct sock *sk);
+void mtcp_unhash(struct sock *sk);
+bool mtcp_ehash_insert(struct sock *sk, struct sock *osk,
+		       bool *found_dup);
+bool mtcp_ehash_nolisten(struct sock *sk, struct sock *osk,
+			 bool *found_dup);
+bool mtcp_ehash_remove_req(struct request_sock *req);
+bool mtcp_bind_twsk_add(struct inet_timewait_sock *tw, struct sock *sk);
+void mtcp_ehash_twsk_replace(struct inet_timewait_sock *tw, struct sock *sk);
+void mtcp_twsk_unhash(struct inet_timewait_sock *tw);
+struct sock *mtcp_lookup_established(struct net *net, __be32 saddr,
+				     __be16 sport, __be32 daddr, u16 hnum,
+				     int dif, int sdif);
+struct sock *mtcp_lookup_listener(const struct net *net, struct sk_buff *skb,
+				  int doff, __be32 saddr, __be16 sport,
+				  __be32 daddr, u16 hnum, int dif, int sdif);
+struct sock *mtcp_lookup_skb(struct net *net, struct sk_buff *skb, int doff,
+			     __be16 sport, __be16 dport, int sdif,
+			     bool *refcounted);
+
+/* minisocks.c */
+void mtcp_csk_destroy(struct sock *sk);
+void mtcp_prepare_forced_close(struct sock *sk);
+int mtcp_rtx_syn_ack(const struct sock *sk, struct request_sock *req);
+bool mtcp_reqsk_hash_add(struct sock *sk, struct request_sock *req,
+			 unsigned long timeout);
+bool mtcp_reqsk_drop(struct sock *sk, struct request_sock *req);
+void mtcp_reqsk_drop_and_put(struct sock *sk, struct request_sock *req);
+struct sock *mtcp_accept_queue_add(struct sock *sk, struct request_sock *req,
+				   struct sock *child);
+struct sock *mtcp_complete_hashdance(struct sock *sk, struct sock *child,
+				     struct request_sock *req, bool own_req);
+int mtcp_listen_start(struct sock *sk, int next_state);
+void mtcp_listen_stop(struct sock *sk);
+struct inet_timewait_sock *mtcp_twsk_alloc(const struct sock *sk);
+void mtcp_twsk_hashdance(struct inet_timewait_sock *tw, struct sock *sk,
+			 int timeo);
+void mtcp_twsk_reschedule(struct inet_timewait_sock *tw, int timeo);
+void mtcp_twsk_deschedule_put(struct inet_timewait_sock *tw);
+void mtcp_twsk_purge(void);
 
 /* syncookie.c */
 void mtcp_secret_init(void);

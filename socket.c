@@ -115,14 +115,13 @@ void mtcp_set_state(struct sock *sk, int state)
 		if (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT)
 			MTCP_INC_STATS(sock_net(sk), MTCP_MIB_ESTABRESETS);
 		/*
-		 * Unhash while the state still says where from: inet_unhash()
+		 * Unhash while the state still says where from: mtcp_unhash()
 		 * takes a listener out of lhash2 under its bucket lock and out
 		 * of its SO_REUSEPORT group only when it sees TCP_LISTEN.
 		 */
 		sk->sk_prot->unhash(sk);
-		if (inet_csk(sk)->icsk_bind_hash &&
-		    !(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
-			inet_put_port(sk);
+		if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+			mtcp_put_port(sk);
 	}
 	inet_sk_set_state(sk, state);
 
@@ -152,7 +151,7 @@ void mtcp_done(struct sock *sk)
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_state_change(sk);
 	else
-		inet_csk_destroy_sock(sk);
+		mtcp_csk_destroy(sk);
 }
 
 static void mtcp_report_error(struct sock *sk, int err)
@@ -298,15 +297,10 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 		return -ENETUNREACH;
 	}
 
-	if (!inet->inet_saddr) {
-		err = inet_bhash2_update_saddr(sk, &fl4->saddr, AF_INET);
-		if (err) {
-			ip_rt_put(rt);
-			return err;
-		}
-	} else {
+	if (!inet->inet_saddr)
+		mtcp_set_saddr(sk, fl4->saddr);
+	else
 		sk_rcv_saddr_set(sk, inet->inet_saddr);
-	}
 
 	inet->inet_dport = usin->sin_port;
 	sk_daddr_set(sk, daddr);
@@ -317,7 +311,7 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 	 * for TCP, so that a lookup never finds a hashed socket in CLOSED.
 	 */
 	mtcp_set_state(sk, t.next);
-	err = inet_hash_connect(&mtcp_pernet(net)->tw_death_row, sk);
+	err = mtcp_hash_connect(sk);
 	if (err)
 		goto failure;
 
@@ -363,7 +357,7 @@ static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len
 
 failure:
 	mtcp_set_state(sk, TCP_CLOSE);
-	inet_bhash2_reset_saddr(sk);
+	mtcp_reset_saddr(sk);
 	ip_rt_put(rt);
 	sk->sk_route_caps = 0;
 	inet->inet_dport = 0;
@@ -396,7 +390,7 @@ static int mtcp_listen(struct socket *sock, int backlog)
 		/* Request socks retransmit SYN-ACKs this many times. */
 		inet_csk(sk)->icsk_syn_retries =
 			READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_synack_retries);
-		err = inet_csk_listen_start(sk);	/* -> t.next, hashed */
+		err = mtcp_listen_start(sk, t.next);	/* hashed */
 		if (err)
 			goto out;
 	}
@@ -428,7 +422,7 @@ static void mtcp_close(struct sock *sk, long timeout)
 	if (sk->sk_state == TCP_LISTEN) {
 		mtcp_set_state(sk, TCP_CLOSE);
 		/* Resets the children waiting in the accept queue. */
-		inet_csk_listen_stop(sk);
+		mtcp_listen_stop(sk);
 		goto adjudge_to_death;
 	}
 
@@ -460,7 +454,7 @@ adjudge_to_death:
 	/*
 	 * Count the orphan while we still own the socket.  The backlog that
 	 * release_sock() processes, or a softirq right after it, may destroy
-	 * the socket, and inet_csk_destroy_sock() uncounts it: counting after
+	 * the socket, and mtcp_csk_destroy() uncounts it: counting after
 	 * that would let the count go below zero.  TCP counts after
 	 * __release_sock() under the spinlock, which a module cannot call
 	 * (not exported); counting first, under the owner lock, is as good.
@@ -479,7 +473,7 @@ adjudge_to_death:
 	if (sk->sk_state == TCP_FIN_WAIT2)
 		mtcp_arm_fin_wait2(sk);
 	if (sk->sk_state == TCP_CLOSE)
-		inet_csk_destroy_sock(sk);
+		mtcp_csk_destroy(sk);
 out:
 	bh_unlock_sock(sk);
 	local_bh_enable();
@@ -507,7 +501,7 @@ static int mtcp_disconnect(struct sock *sk, int flags)
 
 	if (old == TCP_LISTEN) {
 		mtcp_set_state(sk, TCP_CLOSE);
-		inet_csk_listen_stop(sk);
+		mtcp_listen_stop(sk);
 	} else if (old != TCP_CLOSE) {
 		struct mtcp_transition t = mtcp_fsm_lookup(old, MTCP_EV_ABORT);
 
@@ -524,7 +518,7 @@ static int mtcp_disconnect(struct sock *sk, int flags)
 	__skb_queue_purge(&ms->ooo_queue);
 	mtcp_purge_write_queue(sk);
 	inet->inet_dport = 0;
-	inet_bhash2_reset_saddr(sk);
+	mtcp_reset_saddr(sk);
 	WRITE_ONCE(sk->sk_shutdown, 0);
 	sock_reset_flag(sk, SOCK_DONE);
 	icsk->icsk_backoff = 0;
@@ -1208,8 +1202,7 @@ static void mtcp_destroy_sock(struct sock *sk)
 	mtcp_purge_write_queue(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
 	__skb_queue_purge(&mtcp_sk(sk)->ooo_queue);
-	if (inet_csk(sk)->icsk_bind_hash)
-		inet_put_port(sk);
+	mtcp_put_port(sk);
 }
 
 /* ------------------------------------------------------------- tables */
@@ -1219,18 +1212,11 @@ static void mtcp_v4_reqsk_destructor(struct request_sock *req)
 	kfree(rcu_dereference_protected(inet_rsk(req)->ireq_opt, 1));
 }
 
-static void mtcp_syn_ack_timeout(const struct request_sock *req)
-{
-	/* reqsk_timer_handler retransmits and gives up by itself. */
-}
-
 struct request_sock_ops mtcp_request_sock_ops __read_mostly = {
 	.family		= PF_INET,
 	.obj_size	= sizeof(struct mtcp_request_sock),
-	.rtx_syn_ack	= mtcp_v4_rtx_synack,
 	.send_reset	= mtcp_reqsk_send_reset,
 	.destructor	= mtcp_v4_reqsk_destructor,
-	.syn_ack_timeout = mtcp_syn_ack_timeout,
 };
 
 struct timewait_sock_ops mtcp_timewait_sock_ops = {
@@ -1289,9 +1275,9 @@ struct proto mtcp_prot = {
 	.recvmsg		= mtcp_recvmsg,
 	.backlog_rcv		= mtcp_v4_do_rcv,
 	.release_cb		= mtcp_release_cb,
-	.hash			= inet_hash,
-	.unhash			= inet_unhash,
-	.get_port		= inet_csk_get_port,
+	.hash			= mtcp_hash_sk,
+	.unhash			= mtcp_unhash,
+	.get_port		= mtcp_get_port,
 	.orphan_count		= &mtcp_orphan_count,
 	.memory_allocated	= &mtcp_memory_allocated,
 	.per_cpu_fw_alloc	= &mtcp_memory_per_cpu_fw_alloc,
@@ -1308,7 +1294,6 @@ struct proto mtcp_prot = {
 	.slab_flags		= SLAB_TYPESAFE_BY_RCU,
 	.rsk_prot		= &mtcp_request_sock_ops,
 	.twsk_prot		= &mtcp_timewait_sock_ops,
-	.h.hashinfo		= &mtcp_hashinfo,
 };
 
 /*

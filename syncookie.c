@@ -206,7 +206,7 @@ struct sock *mtcp_cookie_check(struct sock *sk, struct sk_buff *skb)
 	if (child) {
 		__acquire(child);	/* locked by inet_csk_clone_lock() */
 		refcount_set(&req->rsk_refcnt, 1);
-		if (inet_csk_reqsk_queue_add(sk, req, child)) {
+		if (mtcp_accept_queue_add(sk, req, child)) {
 			__release(child);	/* the caller unlocks it */
 			return child;
 		}

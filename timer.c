@@ -317,7 +317,7 @@ void mtcp_time_wait(struct sock *sk, int state)
 	struct mini_sock *ms = mtcp_sk(sk);
 	struct inet_timewait_sock *tw;
 
-	tw = inet_twsk_alloc(sk, &mn->tw_death_row, TCP_TIME_WAIT);
+	tw = mtcp_twsk_alloc(sk);
 	if (tw) {
 		struct mtcp_timewait_sock *mtw = mtcp_twsk((struct sock *)tw);
 
@@ -325,9 +325,8 @@ void mtcp_time_wait(struct sock *sk, int state)
 		mtw->snd_nxt = ms->snd_nxt;
 		mtw->rcv_wnd = ms->rcv_wnd;
 		mtw->rcv_wscale = ms->rcv_wscale;
-		/* tw is not ours to touch after the dance (see compat.h). */
-		mtcp_twsk_hashdance_schedule(tw, sk, &mtcp_hashinfo,
-					     READ_ONCE(mn->sysctl_tw_timeout));
+		/* tw is not ours to touch after the dance. */
+		mtcp_twsk_hashdance(tw, sk, READ_ONCE(mn->sysctl_tw_timeout));
 	}
 	/* Without memory for it, the connection just closes (as TCP). */
 	mtcp_done(sk);
@@ -337,5 +336,5 @@ void mtcp_tw_rearm(struct inet_timewait_sock *tw)
 {
 	struct mtcp_net *mn = mtcp_pernet(twsk_net(tw));
 
-	inet_twsk_reschedule(tw, READ_ONCE(mn->sysctl_tw_timeout));
+	mtcp_twsk_reschedule(tw, READ_ONCE(mn->sysctl_tw_timeout));
 }
