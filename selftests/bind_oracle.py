@@ -507,10 +507,18 @@ def random_ops(seed, steps):
             return rng.choice(sorted(live))
         i = rng.randrange(SLOTS)
         if i not in live and rng.random() < 0.8:
-            ops.append(["socket", i])
-            live.add(i)
-            fresh.add(i)
+            new(i, "socket")
         return i
+
+    def new(i, kind):
+        """a socket, and options as programs set them before bind"""
+        ops.append([kind, i])
+        live.add(i)
+        fresh.add(i)
+        bound.discard(i)
+        for name, p in (("REUSEADDR", 0.5), ("REUSEPORT", 0.35), ("FREEBIND", 0.1)):
+            if rng.random() < p:
+                ops.append(["opt", i, name, 1])
 
     def fresh_slot():
         """mostly a socket that is neither bound nor connected yet"""
@@ -530,16 +538,13 @@ def random_ops(seed, steps):
 
     kinds = ("socket", "socket_uid", "opt", "bind", "listen", "connect_accept", "unspec",
              "closechild", "shutdown", "close")
-    weights = (8, 2, 14, 24, 10, 12, 2, 5, 3, 9)
+    weights = (8, 3, 6, 24, 10, 12, 2, 5, 3, 9)
     while len(ops) < steps:
         kind = rng.choices(kinds, weights)[0]
         if kind in ("socket", "socket_uid"):
             free = [i for i in range(SLOTS) if i not in live]
             i = rng.choice(free) if free and rng.random() < 0.9 else rng.randrange(SLOTS)
-            live.add(i)
-            fresh.add(i)
-            bound.discard(i)
-            ops.append([kind, i])
+            new(i, kind)
         elif kind == "opt":
             ops.append(["opt", slot(), rng.choice(("REUSEADDR", "REUSEADDR", "REUSEPORT",
                                                    "REUSEPORT", "FREEBIND")),
