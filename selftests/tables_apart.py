@@ -36,7 +36,6 @@ CONFIG_IP_DCCP, inet_hashtables.c ignores proto.h.hashinfo and uses
 tcp_hashinfo: that is the case this test stands for.
 """
 import ctypes
-import errno
 import os
 import select
 import socket
