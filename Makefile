@@ -16,20 +16,21 @@
 #
 #   KERNEL=6.12     (make, make check, make run, ...) for Debian 13's 6.12
 #                   instead of the installed 6.1: built in a trixie build
-#                   root (scripts/kbuild-6.12) into build/6.12/src/, tested
+#                   root (scripts/kbuild 6.12) into build/6.12/src/, tested
 #                   in a VM booting 6.12.  MTCP_KERNEL=6.12 in the
 #                   environment does the same.
+#   KERNEL=7.3      the same for trixie-backports' 7.3 (build/7.3/src/).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := all
 
 BUILD   := $(CURDIR)/build
-# The target kernel: 6.1 (the installed headers) or 6.12.  Scripts started
+# The target kernel: 6.1 (the installed headers), 6.12 or 7.3.  Scripts started
 # from here (deps, vm-run, check) read it as MTCP_KERNEL.
 KERNEL  ?= $(or $(MTCP_KERNEL),6.1)
-ifeq ($(filter 6.1 6.12,$(KERNEL)),)
-$(error KERNEL=$(KERNEL): supported are 6.1 and 6.12)
+ifeq ($(filter 6.1 6.12 7.3,$(KERNEL)),)
+$(error KERNEL=$(KERNEL): supported are 6.1, 6.12 and 7.3)
 endif
 export MTCP_KERNEL := $(KERNEL)
 # ABI of the installed linux-headers-amd64, written by scripts/deps.  Expanded
@@ -88,7 +89,7 @@ ifeq ($(KERNEL),6.1)
 KBUILD    = $(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR)
 MODULE_OBJ_DIR := $(CURDIR)
 else
-KBUILD    = bash scripts/kbuild-$(KERNEL)
+KBUILD    = bash scripts/kbuild $(KERNEL)
 MODULE_OBJ_DIR := $(BUILD)/$(KERNEL)/src
 endif
 module: deps
@@ -161,11 +162,11 @@ fsm-diagram: deps
 # the unpacked kernel's modules in build/kernel included.
 clean:
 	rm -f *.o *.ko *.mod *.mod.c .*.cmd Module.symvers modules.order
-	rm -rf $(BUILD)/6.12/src $(BUILD)/selftests $(BUILD)/check $(BUILD)/run $(BUILD)/fsm_test $(BUILD)/fsm_dot \
+	rm -rf $(BUILD)/6.12/src $(BUILD)/7.3/src $(BUILD)/selftests $(BUILD)/check $(BUILD)/run $(BUILD)/fsm_test $(BUILD)/fsm_dot \
 		$(BUILD)/fsm.dot $(BUILD)/fsm.svg $(BUILD)/*.log $(BUILD)/initramfs.cpio*
 
 distclean: clean
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,21p' Makefile
+	@sed -n '3,22p' Makefile
