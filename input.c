@@ -481,25 +481,29 @@ static bool mtcp_rcv_ack(struct sock *sk, struct sk_buff *skb)
  * segment wholly before rcv_nxt (a retransmission) is not; its answer is
  * the ACK that the peer evidently missed.
  */
-static bool mtcp_sequence_ok(const struct mini_sock *ms,
-			     const struct mtcp_skb_cb *cb)
+static bool mtcp_seq_acceptable(u32 rcv_nxt, u32 wnd,
+				const struct mtcp_skb_cb *cb)
 {
 	u32 len = cb->end_seq - cb->seq;
-	u32 wnd = ms->rcv_wnd;
 
 	if (!len)
-		return wnd ? !before(cb->seq, ms->rcv_nxt) &&
-			     before(cb->seq, ms->rcv_nxt + wnd) :
-			     cb->seq == ms->rcv_nxt;
+		return wnd ? !before(cb->seq, rcv_nxt) &&
+			     before(cb->seq, rcv_nxt + wnd) :
+			     cb->seq == rcv_nxt;
 	/* Accept a segment that starts at rcv_nxt even into a closed window. */
-	if (cb->seq == ms->rcv_nxt)
+	if (cb->seq == rcv_nxt)
 		return true;
 	if (!wnd)
 		return false;
-	return (!before(cb->seq, ms->rcv_nxt) &&
-		before(cb->seq, ms->rcv_nxt + wnd)) ||
-	       (!before(cb->end_seq - 1, ms->rcv_nxt) &&
-		before(cb->end_seq - 1, ms->rcv_nxt + wnd));
+	return (!before(cb->seq, rcv_nxt) && before(cb->seq, rcv_nxt + wnd)) ||
+	       (!before(cb->end_seq - 1, rcv_nxt) &&
+		before(cb->end_seq - 1, rcv_nxt + wnd));
+}
+
+static bool mtcp_sequence_ok(const struct mini_sock *ms,
+			     const struct mtcp_skb_cb *cb)
+{
+	return mtcp_seq_acceptable(ms->rcv_nxt, ms->rcv_wnd, cb);
 }
 
 /*
@@ -882,6 +886,9 @@ static void mtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 	/* The ACK may have opened their window for more of our data. */
 	if (sk->sk_state != TCP_CLOSE)
 		mtcp_push(sk);
+	/* Our FIN is acked and nobody reads: wait for theirs as a mini-sock. */
+	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))
+		mtcp_orphan_fin_wait2(sk);	/* may free it */
 	if (queued)
 		return;
 discard:
@@ -1269,7 +1276,61 @@ int mtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
 
 /* ------------------------------------------------------------ TIME_WAIT */
 
-enum mtcp_tw_verdict { MTCP_TW_DROP, MTCP_TW_ACK, MTCP_TW_SYN, MTCP_TW_KILL };
+enum mtcp_tw_verdict {
+	MTCP_TW_DROP, MTCP_TW_ACK, MTCP_TW_SYN, MTCP_TW_KILL, MTCP_TW_RST
+};
+
+/*
+ * An orphan's FIN_WAIT_2 as a mini-sock (mtcp_orphan_fin_wait2()): the
+ * checks of mtcp_rcv_state_process() for what it can still receive, and
+ * the table's FIN_WAIT_2 row for what follows.  Lockless, as TIME_WAIT.
+ */
+static enum mtcp_tw_verdict mtcp_tw_fin_wait2_rcv(struct sock *sk,
+						  struct sk_buff *skb)
+{
+	struct mtcp_timewait_sock *mtw = mtcp_twsk(sk);
+	const struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+	const struct tcphdr *th = mtcp_hdr(skb);
+	struct mtcp_transition t;
+
+	/* first: sequence number; out of window, the ACK they missed */
+	if (!mtcp_seq_acceptable(mtw->rcv_nxt, mtw->rcv_wnd, cb))
+		return th->rst ? MTCP_TW_DROP : MTCP_TW_ACK;
+	/* second: RST, exact sequence number or a challenge (RFC 5961 §3.2) */
+	if (th->rst) {
+		t = mtcp_fsm_lookup(TCP_FIN_WAIT2, MTCP_EV_RCV_RST);
+		if (cb->seq != mtw->rcv_nxt)
+			return MTCP_TW_ACK;
+		return (t.actions & MTCP_ACT_DESTROY) ? MTCP_TW_KILL : MTCP_TW_DROP;
+	}
+	/* fourth: SYN, challenged */
+	if (th->syn) {
+		t = mtcp_fsm_lookup(TCP_FIN_WAIT2, th->ack ? MTCP_EV_RCV_SYNACK :
+							     MTCP_EV_RCV_SYN);
+		return (t.actions & MTCP_ACT_CHALLENGE_ACK) ? MTCP_TW_ACK :
+							       MTCP_TW_DROP;
+	}
+	if (!th->ack)
+		return MTCP_TW_DROP;
+	/* seventh: data after our close() aborts, as TCP (RFC 2525) */
+	if (after(cb->end_seq - th->fin, mtw->rcv_nxt)) {
+		t = mtcp_fsm_lookup(TCP_FIN_WAIT2, MTCP_EV_ABORT);
+		MTCP_INC_STATS(twsk_net(inet_twsk(sk)), MTCP_MIB_ABORTONDATA);
+		return (t.actions & MTCP_ACT_SEND_RST) ? MTCP_TW_RST :
+							 MTCP_TW_KILL;
+	}
+	/* eighth: their FIN, and TIME_WAIT proper */
+	if (th->fin && cb->seq == mtw->rcv_nxt) {
+		t = mtcp_fsm_lookup(TCP_FIN_WAIT2, MTCP_EV_RCV_FIN);
+		inet_twsk(sk)->tw_substate = t.next;
+		mtw->rcv_nxt = cb->end_seq;
+		if (t.actions & MTCP_ACT_TIME_WAIT)
+			mtcp_tw_rearm(inet_twsk(sk));
+		return (t.actions & MTCP_ACT_SEND_ACK) ? MTCP_TW_ACK :
+							 MTCP_TW_DROP;
+	}
+	return MTCP_TW_DROP;	/* a duplicate ACK */
+}
 
 static enum mtcp_tw_verdict mtcp_tw_rcv(struct sock *sk, struct sk_buff *skb)
 {
@@ -1277,6 +1338,9 @@ static enum mtcp_tw_verdict mtcp_tw_rcv(struct sock *sk, struct sk_buff *skb)
 	const struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
 	const struct tcphdr *th = mtcp_hdr(skb);
 	struct mtcp_transition t;
+
+	if (inet_twsk(sk)->tw_substate == TCP_FIN_WAIT2)
+		return mtcp_tw_fin_wait2_rcv(sk, skb);
 
 	if (th->rst) {
 		t = mtcp_fsm_lookup(TCP_TIME_WAIT, MTCP_EV_RCV_RST);
@@ -1453,6 +1517,9 @@ do_time_wait:
 		inet_twsk_put(inet_twsk(sk));
 	} else if (verdict == MTCP_TW_DROP) {
 		inet_twsk_put(inet_twsk(sk));
+	} else if (verdict == MTCP_TW_RST) {
+		mtcp_v4_send_reset(net, skb);
+		mtcp_twsk_deschedule_put(inet_twsk(sk));
 	} else {	/* MTCP_TW_KILL */
 		/* An acceptable RST ends TIME_WAIT (Linux, tcp_rfc1337 = 0). */
 		MTCP_INC_STATS(net, MTCP_MIB_TIMEWAITKILLED);

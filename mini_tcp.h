@@ -397,7 +397,8 @@ void mtcp_init_xmit_timers(struct sock *sk);
 void mtcp_reset_rto(struct sock *sk);
 void mtcp_arm_fin_wait2(struct sock *sk);
 void mtcp_arm_keepalive(struct sock *sk);
-void mtcp_time_wait(struct sock *sk, int state);
+void mtcp_time_wait(struct sock *sk, int substate, int timeo);
+void mtcp_orphan_fin_wait2(struct sock *sk);
 void mtcp_tw_rearm(struct inet_timewait_sock *tw);
 
 /* table.c */
@@ -444,7 +445,7 @@ struct sock *mtcp_complete_hashdance(struct sock *sk, struct sock *child,
 				     struct request_sock *req, bool own_req);
 int mtcp_listen_start(struct sock *sk, int next_state);
 void mtcp_listen_stop(struct sock *sk);
-struct inet_timewait_sock *mtcp_twsk_alloc(const struct sock *sk);
+struct inet_timewait_sock *mtcp_twsk_alloc(const struct sock *sk, int substate);
 void mtcp_twsk_hashdance(struct inet_timewait_sock *tw, struct sock *sk,
 			 int timeo);
 void mtcp_twsk_reschedule(struct inet_timewait_sock *tw, int timeo);

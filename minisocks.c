@@ -303,10 +303,11 @@ static void mtcp_tw_timer(struct timer_list *t)
 }
 
 /*
- * A TIME_WAIT sock with @sk's identity, or NULL if there are too many
+ * A TIME_WAIT sock with @sk's identity, in TCP_TIME_WAIT or an orphan's
+ * TCP_FIN_WAIT2 (@substate), or NULL if there are too many
  * (tw_max_buckets) or no memory.  Not yet in any table.
  */
-struct inet_timewait_sock *mtcp_twsk_alloc(const struct sock *sk)
+struct inet_timewait_sock *mtcp_twsk_alloc(const struct sock *sk, int substate)
 {
 	struct mtcp_net *mn = mtcp_pernet(sock_net(sk));
 	const struct inet_sock *inet = inet_sk(sk);
@@ -327,7 +328,7 @@ struct inet_timewait_sock *mtcp_twsk_alloc(const struct sock *sk)
 	tw->tw_tos = inet->tos;
 	tw->tw_num = inet->inet_num;
 	tw->tw_state = TCP_TIME_WAIT;
-	tw->tw_substate = TCP_TIME_WAIT;
+	tw->tw_substate = substate;
 	tw->tw_sport = inet->inet_sport;
 	tw->tw_dport = inet->inet_dport;
 	tw->tw_family = sk->sk_family;

@@ -83,6 +83,8 @@ static void mtcp_show_sock(struct seq_file *seq, struct sock *sk, int sl)
 	if (state == TCP_TIME_WAIT) {
 		struct inet_timewait_sock *tw = inet_twsk(sk);
 
+		/* TIME_WAIT, or an orphan's FIN_WAIT_2 (as /proc/net/tcp) */
+		state = READ_ONCE(tw->tw_substate);
 		timer = 3;
 		when = tw->tw_timer.expires - jiffies;
 	} else if (state == TCP_NEW_SYN_RECV) {

@@ -236,7 +236,8 @@ int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 	}
 
 	if (a & MTCP_ACT_TIME_WAIT)
-		mtcp_time_wait(sk, old);
+		mtcp_time_wait(sk, TCP_TIME_WAIT,
+			       READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_tw_timeout));
 	else if (a & MTCP_ACT_DESTROY)
 		mtcp_done(sk);
 	return err;
@@ -471,8 +472,8 @@ adjudge_to_death:
 		goto out;
 
 	if (sk->sk_state == TCP_FIN_WAIT2)
-		mtcp_arm_fin_wait2(sk);
-	if (sk->sk_state == TCP_CLOSE)
+		mtcp_orphan_fin_wait2(sk);	/* may free it */
+	else if (sk->sk_state == TCP_CLOSE)
 		mtcp_csk_destroy(sk);
 out:
 	bh_unlock_sock(sk);

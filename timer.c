@@ -262,7 +262,17 @@ static void mtcp_keepalive(struct sock *sk)
 	inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_intvl(ms));
 }
 
-/* Orphan in FIN_WAIT_2 for longer than fin_timeout: reap it; or keepalive. */
+/* How long an orphan waits in FIN_WAIT_2: TCP_LINGER2, else fin_timeout. */
+static int mtcp_fin_time(const struct sock *sk)
+{
+	return mtcp_sk(sk)->linger2 ? mtcp_sk(sk)->linger2 * HZ :
+	       READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_fin_timeout);
+}
+
+/*
+ * Orphan in FIN_WAIT_2 for longer than fin_timeout - tw_timeout: a
+ * mini-sock for the rest (or reaped); or keepalive.
+ */
 static void mtcp_keepalive_timer(struct timer_list *t)
 {
 	struct inet_connection_sock *icsk =
@@ -274,9 +284,15 @@ static void mtcp_keepalive_timer(struct timer_list *t)
 		inet_csk_reset_keepalive_timer(sk, MTCP_TIMER_RETRY);
 		goto out;
 	}
-	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))
-		mtcp_fsm_event(sk, MTCP_EV_FIN_WAIT2_TIMEOUT);
-	else if (sock_flag(sk, SOCK_KEEPOPEN) &&
+	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD)) {
+		int tw_timeout = READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_tw_timeout);
+
+		/* The last tw_timeout of a long TCP_LINGER2, as a mini-sock. */
+		if (mtcp_fin_time(sk) > tw_timeout)
+			mtcp_time_wait(sk, TCP_FIN_WAIT2, tw_timeout);
+		else
+			mtcp_fsm_event(sk, MTCP_EV_FIN_WAIT2_TIMEOUT);
+	} else if (sock_flag(sk, SOCK_KEEPOPEN) &&
 		 ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
 		mtcp_keepalive(sk);
 out:
@@ -300,24 +316,39 @@ void mtcp_init_xmit_timers(struct sock *sk)
 /* Called when an orphan reaches FIN_WAIT_2, or a FIN_WAIT_2 socket is orphaned. */
 void mtcp_arm_fin_wait2(struct sock *sk)
 {
-	struct mtcp_net *mn = mtcp_pernet(sock_net(sk));
-	int tmo = mtcp_sk(sk)->linger2 ? mtcp_sk(sk)->linger2 * HZ :
-		  READ_ONCE(mn->sysctl_fin_timeout);
-
-	inet_csk_reset_keepalive_timer(sk, tmo);
+	inet_csk_reset_keepalive_timer(sk, mtcp_fin_time(sk));
 }
 
 /*
- * Move a full socket into TIME_WAIT: a small inet_timewait_sock takes over
- * its hash slot and port for tw_timeout, the full socket goes.
+ * An orphan in FIN_WAIT_2 has nothing left to send and nobody to read:
+ * all it waits for is the peer's FIN.  As TCP's (tcp_close()), it waits
+ * as a TIME_WAIT mini-sock in substate FIN_WAIT_2 for the last tw_timeout
+ * of its fin_timeout, a fraction of a full socket's memory; before that,
+ * if the wait is longer, as itself.  Called with the socket locked, at a
+ * point where it may be freed (the caller holds a reference).
  */
-void mtcp_time_wait(struct sock *sk, int state)
+void mtcp_orphan_fin_wait2(struct sock *sk)
 {
-	struct mtcp_net *mn = mtcp_pernet(sock_net(sk));
+	int tw_timeout = READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_tw_timeout);
+	int tmo = mtcp_fin_time(sk);
+
+	if (tmo > tw_timeout)
+		inet_csk_reset_keepalive_timer(sk, tmo - tw_timeout);
+	else
+		mtcp_time_wait(sk, TCP_FIN_WAIT2, tmo);
+}
+
+/*
+ * Move a full socket into TIME_WAIT (or an orphan's FIN_WAIT_2, @substate):
+ * a small inet_timewait_sock takes over its hash slot and port for @timeo,
+ * the full socket goes.
+ */
+void mtcp_time_wait(struct sock *sk, int substate, int timeo)
+{
 	struct mini_sock *ms = mtcp_sk(sk);
 	struct inet_timewait_sock *tw;
 
-	tw = mtcp_twsk_alloc(sk);
+	tw = mtcp_twsk_alloc(sk, substate);
 	if (tw) {
 		struct mtcp_timewait_sock *mtw = mtcp_twsk((struct sock *)tw);
 
@@ -325,8 +356,9 @@ void mtcp_time_wait(struct sock *sk, int state)
 		mtw->snd_nxt = ms->snd_nxt;
 		mtw->rcv_wnd = ms->rcv_wnd;
 		mtw->rcv_wscale = ms->rcv_wscale;
+		mtw->last_oow_ack_time = 0;
 		/* tw is not ours to touch after the dance. */
-		mtcp_twsk_hashdance(tw, sk, READ_ONCE(mn->sysctl_tw_timeout));
+		mtcp_twsk_hashdance(tw, sk, timeo);
 	}
 	/* Without memory for it, the connection just closes (as TCP). */
 	mtcp_done(sk);

@@ -354,6 +354,85 @@ def t_fw2_timeout(w):
              what="FIN after fin_timeout: the orphan is gone, RST seq = SEG.ACK")
 
 
+def table_row(c):
+    """The stack's socket-table row for c: (state, timer kind, inode), from
+    /proc/net/mini_tcp (or /proc/net/tcp for protocol 6); None if absent."""
+    path = "/proc/net/tcp" if wire.IS_TCP else "/proc/net/mini_tcp"
+    local = "%08X:%04X" % (struct.unpack("<I", socket.inet_aton(wire.STACK))[0],
+                           c.sport)
+    remote = "%08X:%04X" % (struct.unpack("<I", socket.inet_aton(wire.PEER))[0],
+                            c.dport)
+    with open(path) as f:
+        for line in f.read().splitlines()[1:]:
+            p = line.split()
+            if p[1] == local and p[2] == remote:
+                return int(p[3], 16), int(p[5].split(":")[0], 16), int(p[9])
+    return None
+
+
+FIN_WAIT2, TIME_WAIT = 5, 6
+TW_TIMER = 3        # /proc/net/tcp's "tr" of a TIME_WAIT mini-sock
+
+
+def orphan_in_fin_wait2(w):
+    """An orphan whose FIN the peer has ACKed: FIN_WAIT_2, as a mini-sock."""
+    c = w.passive_open()
+    fin = close_and_expect_fin(c)
+    c.send("A")
+    c.expect_none(what="FIN_WAIT_2")
+    check_eq(table_row(c), (FIN_WAIT2, TW_TIMER, 0),
+             "the orphan in FIN_WAIT_2: (state, timer, inode) of a TIME_WAIT "
+             "mini-sock in substate FIN_WAIT_2, no socket inode")
+    return c, fin
+
+
+@test("orphan_fin_wait_2_mini_sock_takes_fin_into_time_wait")
+def t_fw2_mini_fin(w):
+    """An orphan in FIN_WAIT_2 waits as a TIME_WAIT mini-sock (as TCP's,
+    tcp_close()); the peer's FIN is ACKed exactly and the mini-sock moves
+    on to TIME_WAIT proper."""
+    c, fin = orphan_in_fin_wait2(w)
+    c.send("PA", data=b"x", seq=seq_add(c.snd_nxt, 100000), advance=False)
+    c.expect("A", seq=seq_add(fin.seq, 1), ack=c.snd_nxt,
+             what="ACK of an out-of-window segment in FIN_WAIT_2")
+    c.send("A")
+    c.expect_none(what="a duplicate ACK in FIN_WAIT_2 needs no answer")
+    c.send("FA")
+    c.expect("A", seq=seq_add(fin.seq, 1), ack=c.snd_nxt,
+             what="ACK of the peer's FIN in FIN_WAIT_2")
+    check_eq(table_row(c), (TIME_WAIT, TW_TIMER, 0),
+             "after the peer's FIN: TIME_WAIT")
+    c.send("FA", seq=seq_add(c.snd_nxt, -1), advance=False)
+    c.expect("A", seq=seq_add(fin.seq, 1), ack=c.snd_nxt,
+             what="their FIN again in TIME_WAIT: re-ACKed")
+
+
+@test("orphan_fin_wait_2_mini_sock_resets_data")
+def t_fw2_mini_data(w):
+    """Data to the FIN_WAIT_2 mini-sock after close(): RST (seq = SEG.ACK)
+    and it is gone."""
+    c, fin = orphan_in_fin_wait2(w)
+    c.send("PA", data=b"too late")
+    c.expect("R", seq=seq_add(fin.seq, 1),
+             what="data for an orphan in FIN_WAIT_2: RST seq = SEG.ACK")
+    check_eq(table_row(c), None, "after the RST: no socket")
+
+
+@test("orphan_fin_wait_2_mini_sock_challenges_inexact_rst",
+      tcp_ok="TCP's FIN_WAIT_2 mini-sock dies on any in-window RST "
+             "(tcp_timewait_state_process); mini_tcp keeps the RFC 5961 "
+             "challenge ACK of its full FIN_WAIT_2")
+def t_fw2_mini_rst(w):
+    c, fin = orphan_in_fin_wait2(w)
+    c.send("R", seq=seq_add(c.snd_nxt, 1), advance=False)
+    c.expect("A", seq=seq_add(fin.seq, 1), ack=c.snd_nxt,
+             what="RST not at RCV.NXT in FIN_WAIT_2: a challenge ACK")
+    check_eq(table_row(c), (FIN_WAIT2, TW_TIMER, 0), "still in FIN_WAIT_2")
+    c.send("R")
+    c.expect_none(what="an exact RST in FIN_WAIT_2 gets no answer")
+    check_eq(table_row(c), None, "an exact RST ends the FIN_WAIT_2 mini-sock")
+
+
 @test("time_wait_ends_after_tw_timeout",
       tcp_ok="TCP's TIME_WAIT is a fixed 60 s (no sysctl)")
 def t_tw_timeout(w):
