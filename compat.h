@@ -73,6 +73,89 @@ static inline bool mtcp_inet_recverr(const struct sock *sk)
 	BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr)
 #endif
 
+/* Symbol namespaces: a string literal from 6.13, a bare name before. */
+#ifdef MTCP_HAVE_NS_STRING
+#define MTCP_NS "MINI_TCP"
+#else
+#define MTCP_NS MINI_TCP
+#endif
+
+/* from_timer() was renamed timer_container_of() (6.16). */
+#ifdef MTCP_HAVE_TIMER_CONTAINER_OF
+#define mtcp_from_timer timer_container_of
+#else
+#define mtcp_from_timer from_timer
+#endif
+
+/* The owner of a full socket: sock_i_uid() became sk_uid() (6.16). */
+static inline kuid_t mtcp_sk_uid(const struct sock *sk)
+{
+#ifdef MTCP_HAVE_SK_UID
+	return sk_uid(sk);
+#else
+	return sock_i_uid((struct sock *)sk);
+#endif
+}
+
+/*
+ * The retransmit timer: in struct sock from 6.16 (icsk_retransmit_timer
+ * before), and its expiry is read from it (icsk_timeout is gone).
+ */
+static inline struct timer_list *mtcp_rtx_timer(struct sock *sk)
+{
+#ifdef MTCP_HAVE_SK_RTX_TIMER
+	return &sk->tcp_retransmit_timer;
+#else
+	return &inet_csk(sk)->icsk_retransmit_timer;
+#endif
+}
+
+static inline unsigned long mtcp_rtx_timeout(const struct sock *sk)
+{
+#ifdef MTCP_HAVE_SK_RTX_TIMER
+	return READ_ONCE(sk->tcp_retransmit_timer.expires);
+#else
+	return READ_ONCE(inet_csk(sk)->icsk_timeout);
+#endif
+}
+
+static inline unsigned long mtcp_delack_timeout(const struct sock *sk)
+{
+#ifdef MTCP_HAVE_SK_RTX_TIMER
+	return READ_ONCE(inet_csk(sk)->icsk_delack_timer.expires);
+#else
+	return READ_ONCE(inet_csk(sk)->icsk_ack.timeout);
+#endif
+}
+
+/* The socket a fired retransmit timer belongs to. */
+#ifdef MTCP_HAVE_SK_RTX_TIMER
+#define mtcp_rtx_timer_sk(t) \
+	mtcp_from_timer((struct sock *)NULL, t, tcp_retransmit_timer)
+#else
+#define mtcp_rtx_timer_sk(t) \
+	(&mtcp_from_timer((struct inet_connection_sock *)NULL, t, \
+			  icsk_retransmit_timer)->icsk_inet.sk)
+#endif
+
+/* connect() takes a struct sockaddr_unsized (7.x). */
+#ifdef MTCP_HAVE_SOCKADDR_UNSIZED
+#define mtcp_sockaddr sockaddr_unsized
+#else
+#define mtcp_sockaddr sockaddr
+#endif
+
+/* recvmsg() without the address length (7.x): MSG_ERRQUEUE too. */
+#ifdef MTCP_HAVE_RECV_ERROR_NO_ADDRLEN
+#define MTCP_RECVMSG_ADDR_LEN_ARG
+#define mtcp_inet_recv_error(sk, msg, len, addr_len) \
+	inet_recv_error(sk, msg, len)
+#else
+#define MTCP_RECVMSG_ADDR_LEN_ARG , int *addr_len
+#define mtcp_inet_recv_error(sk, msg, len, addr_len) \
+	inet_recv_error(sk, msg, len, addr_len)
+#endif
+
 /* request_sock_ops.send_reset: with the reason for the reset (6.10). */
 void mtcp_v4_send_reset(struct net *net, struct sk_buff *rxskb);
 

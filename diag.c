@@ -95,7 +95,7 @@ module_exit(mtcp_diag_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("mini_tcp: sock_diag (inet_diag) handler");
-MODULE_IMPORT_NS(MINI_TCP);
+MODULE_IMPORT_NS(MTCP_NS);
 /* Autoloaded by inet_diag as net-pf-16-proto-4-type-2-253 (NETLINK_SOCK_DIAG,
  * AF_INET, the default protocol number): for another ipproto, insmod it.
  */

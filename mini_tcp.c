@@ -25,7 +25,7 @@
 #include "uapi/mini_tcp.h"
 
 int mtcp_ipproto = IPPROTO_MINI_TCP;
-EXPORT_SYMBOL_NS_GPL(mtcp_ipproto, MINI_TCP);	/* mini_tcp_diag */
+EXPORT_SYMBOL_NS_GPL(mtcp_ipproto, MTCP_NS);	/* mini_tcp_diag */
 module_param_named(ipproto, mtcp_ipproto, int, 0444);
 MODULE_PARM_DESC(ipproto, "IP protocol number to register (default 253)");
 

@@ -332,6 +332,7 @@ static inline struct mtcp_net *mtcp_pernet(const struct net *net)
 	this_cpu_add(mtcp_pernet(net)->mib->mibs[field], val)
 
 /* socket.c */
+DECLARE_PER_CPU(unsigned int, mtcp_orphan_count);
 extern long sysctl_mtcp_mem[3];
 extern int sysctl_mtcp_rmem[3];
 extern int sysctl_mtcp_wmem[3];
@@ -394,6 +395,9 @@ unsigned int mtcp_sync_mss_pmtu(struct sock *sk, u32 pmtu);
 
 /* timer.c */
 void mtcp_init_xmit_timers(struct sock *sk);
+void mtcp_clear_xmit_timers(struct sock *sk);
+void mtcp_reset_keepalive_timer(struct sock *sk, unsigned long len);
+void mtcp_delete_keepalive_timer(struct sock *sk);
 void mtcp_reset_rto(struct sock *sk);
 void mtcp_arm_fin_wait2(struct sock *sk);
 void mtcp_arm_keepalive(struct sock *sk);

@@ -38,7 +38,7 @@ void mtcp_csk_destroy(struct sock *sk)
 	sk->sk_prot->destroy(sk);
 	sk_stream_kill_queues(sk);
 	xfrm_sk_free_policy(sk);
-	this_cpu_dec(*sk->sk_prot->orphan_count);
+	this_cpu_dec(mtcp_orphan_count);
 	sock_put(sk);
 }
 
@@ -52,7 +52,7 @@ void mtcp_prepare_forced_close(struct sock *sk)
 	bh_unlock_sock(sk);	/* locked by sk_clone_lock() */
 	sock_put(sk);
 	sock_set_flag(sk, SOCK_DEAD);
-	this_cpu_inc(*sk->sk_prot->orphan_count);
+	this_cpu_inc(mtcp_orphan_count);
 }
 
 /* ------------------------------------------------------- request socks */
@@ -98,7 +98,7 @@ static bool __mtcp_reqsk_drop(struct sock *sk, struct request_sock *req,
 {
 	bool unlinked = mtcp_ehash_remove_req(req);
 
-	if (!from_timer && del_timer_sync(&req->rsk_timer))
+	if (!from_timer && timer_delete_sync(&req->rsk_timer))
 		reqsk_put(req);
 	if (unlinked) {
 		reqsk_queue_removed(&inet_csk(sk)->icsk_accept_queue, req);
@@ -126,7 +126,7 @@ void mtcp_reqsk_drop_and_put(struct sock *sk, struct request_sock *req)
  */
 static void mtcp_reqsk_timer(struct timer_list *t)
 {
-	struct request_sock *req = from_timer(req, t, rsk_timer);
+	struct request_sock *req = mtcp_from_timer(req, t, rsk_timer);
 	struct sock *sk = req->rsk_listener;
 	struct request_sock_queue *queue = &inet_csk(sk)->icsk_accept_queue;
 	int max_retries, qlen;
@@ -174,7 +174,7 @@ static void mtcp_child_forget(struct sock *sk, struct sock *child)
 {
 	sk->sk_prot->disconnect(child, O_NONBLOCK);
 	sock_orphan(child);
-	this_cpu_inc(*sk->sk_prot->orphan_count);
+	this_cpu_inc(mtcp_orphan_count);
 	mtcp_csk_destroy(child);
 }
 
@@ -298,8 +298,8 @@ static void mtcp_twsk_kill(struct inet_timewait_sock *tw)
 
 static void mtcp_tw_timer(struct timer_list *t)
 {
-	mtcp_twsk_kill(from_timer((struct inet_timewait_sock *)NULL, t,
-				  tw_timer));
+	mtcp_twsk_kill(mtcp_from_timer((struct inet_timewait_sock *)NULL, t,
+				       tw_timer));
 }
 
 /*
@@ -380,7 +380,7 @@ void mtcp_twsk_reschedule(struct inet_timewait_sock *tw, int timeo)
 /* End TIME_WAIT now (an RST, a new SYN), and drop the caller's reference. */
 void mtcp_twsk_deschedule_put(struct inet_timewait_sock *tw)
 {
-	if (del_timer_sync(&tw->tw_timer))
+	if (timer_delete_sync(&tw->tw_timer))
 		mtcp_twsk_kill(tw);
 	inet_twsk_put(tw);
 }

@@ -107,13 +107,13 @@ static void mtcp_show_sock(struct seq_file *seq, struct sock *sk, int sl)
 		}
 		if (icsk->icsk_pending == ICSK_TIME_RETRANS) {
 			timer = 1;
-			when = icsk->icsk_timeout - jiffies;
+			when = mtcp_rtx_timeout(sk) - jiffies;
 		} else if (timer_pending(&icsk->icsk_keepalive_timer)) {
 			timer = 2;
 			when = icsk->icsk_keepalive_timer.expires - jiffies;
 		}
 		retrans = icsk->icsk_retransmits;
-		uid = sock_i_uid(sk);
+		uid = mtcp_sk_uid(sk);
 		ino = sock_i_ino(sk);
 	}
 	if ((long)when < 0)

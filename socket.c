@@ -16,7 +16,7 @@
 
 #include "mini_tcp.h"
 
-static DEFINE_PER_CPU(unsigned int, mtcp_orphan_count);
+DEFINE_PER_CPU(unsigned int, mtcp_orphan_count);
 
 /*
  * Socket memory accounting, as TCP's (and with its sizing): every queued
@@ -144,8 +144,8 @@ void mtcp_done(struct sock *sk)
 	if (sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_SYN_RECV)
 		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_ATTEMPTFAILS);
 	mtcp_set_state(sk, TCP_CLOSE);
-	inet_csk_clear_xmit_timers(sk);
-	inet_csk_delete_keepalive_timer(sk);
+	mtcp_clear_xmit_timers(sk);
+	mtcp_delete_keepalive_timer(sk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 
 	if (!sock_flag(sk, SOCK_DEAD))
@@ -260,7 +260,8 @@ int mtcp_fsm_event(struct sock *sk, enum mtcp_event ev)
 
 /* ------------------------------------------------------------ connect */
 
-static int mtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+static int mtcp_v4_connect(struct sock *sk, struct mtcp_sockaddr *uaddr,
+			   int addr_len)
 {
 	struct mtcp_transition t = mtcp_fsm_lookup(sk->sk_state, MTCP_EV_CONNECT);
 	struct sockaddr_in *usin = (struct sockaddr_in *)uaddr;
@@ -513,8 +514,8 @@ static int mtcp_disconnect(struct sock *sk, int flags)
 		mtcp_set_state(sk, TCP_CLOSE);
 	}
 
-	inet_csk_clear_xmit_timers(sk);
-	inet_csk_delete_keepalive_timer(sk);
+	mtcp_clear_xmit_timers(sk);
+	mtcp_delete_keepalive_timer(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
 	__skb_queue_purge(&ms->ooo_queue);
 	mtcp_purge_write_queue(sk);
@@ -736,7 +737,7 @@ static void mtcp_cleanup_rbuf(struct sock *sk, int copied)
 }
 
 static int mtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
-			int flags, int *addr_len)
+			int flags MTCP_RECVMSG_ADDR_LEN_ARG)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	u32 peek_seq, *seq;
@@ -748,7 +749,7 @@ static int mtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	if (flags & MSG_OOB)
 		return -EINVAL;
 	if (flags & MSG_ERRQUEUE)
-		return inet_recv_error(sk, msg, len, addr_len);
+		return mtcp_inet_recv_error(sk, msg, len, addr_len);
 
 	lock_sock(sk);
 	err = -ENOTCONN;
@@ -1068,7 +1069,7 @@ void mtcp_get_info(struct sock *sk, struct tcp_info *info)
 	}
 	info->tcpi_notsent_bytes = ms->write_seq - ms->snd_nxt;
 }
-EXPORT_SYMBOL_NS_GPL(mtcp_get_info, MINI_TCP);	/* mini_tcp_diag */
+EXPORT_SYMBOL_NS_GPL(mtcp_get_info, MTCP_NS);	/* mini_tcp_diag */
 
 static int mtcp_getsockopt(struct sock *sk, int level, int optname,
 			   char __user *optval, int __user *optlen)
@@ -1147,9 +1148,9 @@ static void mtcp_set_keepalive(struct sock *sk, int val)
 	if ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))
 		return;		/* armed when the connection is established */
 	if (val && !sock_flag(sk, SOCK_KEEPOPEN))
-		inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_time(mtcp_sk(sk)));
+		mtcp_reset_keepalive_timer(sk, mtcp_keepalive_time(mtcp_sk(sk)));
 	else if (!val && !sock_flag(sk, SOCK_DEAD))
-		inet_csk_delete_keepalive_timer(sk);
+		mtcp_delete_keepalive_timer(sk);
 }
 
 /* ------------------------------------------------------- init, destroy */
@@ -1198,8 +1199,8 @@ static int mtcp_init_sock(struct sock *sk)
 static void mtcp_destroy_sock(struct sock *sk)
 {
 	sk_sockets_allocated_dec(sk);
-	inet_csk_clear_xmit_timers(sk);
-	inet_csk_delete_keepalive_timer(sk);
+	mtcp_clear_xmit_timers(sk);
+	mtcp_delete_keepalive_timer(sk);
 	mtcp_purge_write_queue(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
 	__skb_queue_purge(&mtcp_sk(sk)->ooo_queue);
@@ -1232,8 +1233,10 @@ static const struct inet_connection_sock_af_ops mtcp_ipv4_af_ops = {
 	.net_header_len	= sizeof(struct iphdr),
 	.setsockopt	= ip_setsockopt,
 	.getsockopt	= ip_getsockopt,
+#ifdef MTCP_HAVE_AF_OPS_ADDR2SOCKADDR
 	.addr2sockaddr	= inet_csk_addr2sockaddr,
 	.sockaddr_len	= sizeof(struct sockaddr_in),
+#endif
 };
 
 static int mtcp_v4_init_sock(struct sock *sk)
@@ -1247,7 +1250,7 @@ static int mtcp_v4_init_sock(struct sock *sk)
  * Before connect() takes the socket lock: cgroup connect4 BPF programs see
  * (and may rewrite or refuse) the address, as for TCP.
  */
-static int mtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr,
+static int mtcp_v4_pre_connect(struct sock *sk, struct mtcp_sockaddr *uaddr,
 			       int addr_len)
 {
 	/* Before the program reads the address, as tcp_v4_pre_connect(). */
@@ -1279,7 +1282,9 @@ struct proto mtcp_prot = {
 	.hash			= mtcp_hash_sk,
 	.unhash			= mtcp_unhash,
 	.get_port		= mtcp_get_port,
+#ifdef MTCP_HAVE_PROTO_ORPHAN_COUNT
 	.orphan_count		= &mtcp_orphan_count,
+#endif
 	.memory_allocated	= &mtcp_memory_allocated,
 	.per_cpu_fw_alloc	= &mtcp_memory_per_cpu_fw_alloc,
 	.sysctl_mem		= sysctl_mtcp_mem,

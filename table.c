@@ -46,7 +46,7 @@
 #include "mini_tcp.h"
 
 struct inet_hashinfo mtcp_hashinfo;
-EXPORT_SYMBOL_NS_GPL(mtcp_hashinfo, MINI_TCP);	/* mini_tcp_diag */
+EXPORT_SYMBOL_NS_GPL(mtcp_hashinfo, MTCP_NS);	/* mini_tcp_diag */
 
 struct mtcp_bind_bucket {
 	possible_net_t		net;
@@ -153,9 +153,9 @@ static bool mtcp_bind_conflict_one(const struct sock *sk, struct sock *sk2,
 		return false;
 	if (sk->sk_bound_dev_if && dev2 && sk->sk_bound_dev_if != dev2)
 		return false;
-	/* sock_i_uid() reads a full socket: TIME_WAIT has no owner. */
+	/* mtcp_sk_uid() reads a full socket: TIME_WAIT has no owner. */
 	same_owner = sk2->sk_state == TCP_TIME_WAIT ||
-		     uid_eq(uid, sock_i_uid(sk2));
+		     uid_eq(uid, mtcp_sk_uid(sk2));
 
 	if (sk->sk_reuse && sk2->sk_reuse && sk2->sk_state != TCP_LISTEN) {
 		if (relax && !(!reuseport_ok && sk->sk_reuseport &&
@@ -175,7 +175,7 @@ static bool mtcp_bind_conflict(const struct sock *sk,
 			       const struct mtcp_bind_bucket *tb,
 			       bool relax, bool reuseport_ok)
 {
-	kuid_t uid = sock_i_uid((struct sock *)sk);
+	kuid_t uid = mtcp_sk_uid(sk);
 	struct sock_reuseport *reuse;
 	bool reuseport_cb_ok;
 	struct sock *sk2;
@@ -518,7 +518,7 @@ bool mtcp_ehash_nolisten(struct sock *sk, struct sock *osk,
 		sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 		return true;
 	}
-	this_cpu_inc(*sk->sk_prot->orphan_count);
+	this_cpu_inc(mtcp_orphan_count);
 	inet_sk_set_state(sk, TCP_CLOSE);
 	sock_set_flag(sk, SOCK_DEAD);
 	mtcp_csk_destroy(sk);
@@ -709,7 +709,7 @@ static struct inet_listen_hashbucket *mtcp_lhash2_bucket(const struct net *net,
 static int mtcp_reuseport_add(struct sock *sk,
 			      struct inet_listen_hashbucket *ilb2)
 {
-	kuid_t uid = sock_i_uid(sk);
+	kuid_t uid = mtcp_sk_uid(sk);
 	struct hlist_nulls_node *node;
 	struct sock *sk2;
 
@@ -719,7 +719,7 @@ static int mtcp_reuseport_add(struct sock *sk,
 		    mtcp_sk(sk2)->bind_bucket == mtcp_sk(sk)->bind_bucket &&
 		    sk2->sk_rcv_saddr == sk->sk_rcv_saddr &&
 		    sk2->sk_state == TCP_LISTEN &&
-		    uid_eq(uid, sock_i_uid(sk2)))
+		    uid_eq(uid, mtcp_sk_uid(sk2)))
 			return reuseport_add_sock(sk, sk2, !sk->sk_rcv_saddr);
 	}
 	return reuseport_alloc(sk, !sk->sk_rcv_saddr);

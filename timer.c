@@ -192,12 +192,11 @@ static bool mtcp_timer_due(struct sock *sk, struct timer_list *t, bool pending,
 
 static void mtcp_write_timer(struct timer_list *t)
 {
-	struct inet_connection_sock *icsk =
-		from_timer(icsk, t, icsk_retransmit_timer);
-	struct sock *sk = &icsk->icsk_inet.sk;
+	struct sock *sk = mtcp_rtx_timer_sk(t);
+	struct inet_connection_sock *icsk = inet_csk(sk);
 
 	bh_lock_sock(sk);
-	if (mtcp_timer_due(sk, t, icsk->icsk_pending, icsk->icsk_timeout)) {
+	if (mtcp_timer_due(sk, t, icsk->icsk_pending, mtcp_rtx_timeout(sk))) {
 		icsk->icsk_pending = 0;
 		mtcp_retransmit_timer(sk);
 	}
@@ -212,12 +211,13 @@ static void mtcp_write_timer(struct timer_list *t)
  */
 static void mtcp_delack_timer(struct timer_list *t)
 {
-	struct inet_connection_sock *icsk = from_timer(icsk, t, icsk_delack_timer);
+	struct inet_connection_sock *icsk =
+		mtcp_from_timer(icsk, t, icsk_delack_timer);
 	struct sock *sk = &icsk->icsk_inet.sk;
 
 	bh_lock_sock(sk);
 	if (mtcp_timer_due(sk, t, icsk->icsk_ack.pending & ICSK_ACK_TIMER,
-			   icsk->icsk_ack.timeout)) {
+			   mtcp_delack_timeout(sk))) {
 		icsk->icsk_ack.pending &= ~ICSK_ACK_TIMER;
 		if (icsk->icsk_ack.pending & ICSK_ACK_SCHED) {
 			inet_csk_exit_pingpong_mode(sk);
@@ -241,11 +241,11 @@ static void mtcp_keepalive(struct sock *sk)
 	u32 idle = (u32)jiffies - icsk->icsk_ack.lrcvtime;
 
 	if (ms->snd_una != ms->write_seq) {
-		inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_time(ms));
+		mtcp_reset_keepalive_timer(sk, mtcp_keepalive_time(ms));
 		return;
 	}
 	if (idle < mtcp_keepalive_time(ms) && !icsk->icsk_probes_out) {
-		inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_time(ms) - idle);
+		mtcp_reset_keepalive_timer(sk, mtcp_keepalive_time(ms) - idle);
 		return;
 	}
 	/* TCP_USER_TIMEOUT, if set, replaces the probe count (as TCP). */
@@ -259,7 +259,7 @@ static void mtcp_keepalive(struct sock *sk)
 	}
 	mtcp_send_probe(sk);
 	icsk->icsk_probes_out++;
-	inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_intvl(ms));
+	mtcp_reset_keepalive_timer(sk, mtcp_keepalive_intvl(ms));
 }
 
 /* How long an orphan waits in FIN_WAIT_2: TCP_LINGER2, else fin_timeout. */
@@ -276,12 +276,12 @@ static int mtcp_fin_time(const struct sock *sk)
 static void mtcp_keepalive_timer(struct timer_list *t)
 {
 	struct inet_connection_sock *icsk =
-		from_timer(icsk, t, icsk_keepalive_timer);
+		mtcp_from_timer(icsk, t, icsk_keepalive_timer);
 	struct sock *sk = &icsk->icsk_inet.sk;
 
 	bh_lock_sock(sk);
 	if (sock_owned_by_user(sk)) {
-		inet_csk_reset_keepalive_timer(sk, MTCP_TIMER_RETRY);
+		mtcp_reset_keepalive_timer(sk, MTCP_TIMER_RETRY);
 		goto out;
 	}
 	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD)) {
@@ -304,19 +304,45 @@ out:
 void mtcp_arm_keepalive(struct sock *sk)
 {
 	if (sock_flag(sk, SOCK_KEEPOPEN))
-		inet_csk_reset_keepalive_timer(sk, mtcp_keepalive_time(mtcp_sk(sk)));
+		mtcp_reset_keepalive_timer(sk, mtcp_keepalive_time(mtcp_sk(sk)));
 }
 
 void mtcp_init_xmit_timers(struct sock *sk)
 {
-	inet_csk_init_xmit_timers(sk, mtcp_write_timer, mtcp_delack_timer,
-				  mtcp_keepalive_timer);
+	struct inet_connection_sock *icsk = inet_csk(sk);
+
+	timer_setup(mtcp_rtx_timer(sk), mtcp_write_timer, 0);
+	timer_setup(&icsk->icsk_delack_timer, mtcp_delack_timer, 0);
+	timer_setup(&icsk->icsk_keepalive_timer, mtcp_keepalive_timer, 0);
+	icsk->icsk_pending = 0;
+	icsk->icsk_ack.pending = 0;
+}
+
+/* Stop the retransmit and delayed-ACK timers (each holds a reference). */
+void mtcp_clear_xmit_timers(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+
+	smp_store_release(&icsk->icsk_pending, 0);
+	smp_store_release(&icsk->icsk_ack.pending, 0);
+	sk_stop_timer(sk, mtcp_rtx_timer(sk));
+	sk_stop_timer(sk, &icsk->icsk_delack_timer);
+}
+
+void mtcp_reset_keepalive_timer(struct sock *sk, unsigned long len)
+{
+	sk_reset_timer(sk, &inet_csk(sk)->icsk_keepalive_timer, jiffies + len);
+}
+
+void mtcp_delete_keepalive_timer(struct sock *sk)
+{
+	sk_stop_timer(sk, &inet_csk(sk)->icsk_keepalive_timer);
 }
 
 /* Called when an orphan reaches FIN_WAIT_2, or a FIN_WAIT_2 socket is orphaned. */
 void mtcp_arm_fin_wait2(struct sock *sk)
 {
-	inet_csk_reset_keepalive_timer(sk, mtcp_fin_time(sk));
+	mtcp_reset_keepalive_timer(sk, mtcp_fin_time(sk));
 }
 
 /*
@@ -333,7 +359,7 @@ void mtcp_orphan_fin_wait2(struct sock *sk)
 	int tmo = mtcp_fin_time(sk);
 
 	if (tmo > tw_timeout)
-		inet_csk_reset_keepalive_timer(sk, tmo - tw_timeout);
+		mtcp_reset_keepalive_timer(sk, tmo - tw_timeout);
 	else
 		mtcp_time_wait(sk, TCP_FIN_WAIT2, tmo);
 }
