@@ -145,14 +145,19 @@ static inline unsigned long mtcp_delack_timeout(const struct sock *sk)
 #define mtcp_sockaddr sockaddr
 #endif
 
-/* recvmsg() without the address length (7.x): MSG_ERRQUEUE too. */
+/*
+ * proto.recvmsg's parameters: without the address length from 7.x, which
+ * inet_recv_error() (MSG_ERRQUEUE) lost too.
+ */
 #ifdef MTCP_HAVE_RECV_ERROR_NO_ADDRLEN
-#define MTCP_RECVMSG_ADDR_LEN_ARG
-#define mtcp_inet_recv_error(sk, msg, len, addr_len) \
-	inet_recv_error(sk, msg, len)
+#define MTCP_RECVMSG_PARAMS \
+	struct sock *sk, struct msghdr *msg, size_t len, int flags
+#define mtcp_inet_recv_error(sk, msg, len) inet_recv_error(sk, msg, len)
 #else
-#define MTCP_RECVMSG_ADDR_LEN_ARG , int *addr_len
-#define mtcp_inet_recv_error(sk, msg, len, addr_len) \
+#define MTCP_RECVMSG_PARAMS \
+	struct sock *sk, struct msghdr *msg, size_t len, int flags, \
+	int *addr_len
+#define mtcp_inet_recv_error(sk, msg, len) \
 	inet_recv_error(sk, msg, len, addr_len)
 #endif
 

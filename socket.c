@@ -736,8 +736,7 @@ static void mtcp_cleanup_rbuf(struct sock *sk, int copied)
 		mtcp_send_ack(sk);
 }
 
-static int mtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
-			int flags MTCP_RECVMSG_ADDR_LEN_ARG)
+static int mtcp_recvmsg(MTCP_RECVMSG_PARAMS)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	u32 peek_seq, *seq;
@@ -749,7 +748,7 @@ static int mtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	if (flags & MSG_OOB)
 		return -EINVAL;
 	if (flags & MSG_ERRQUEUE)
-		return mtcp_inet_recv_error(sk, msg, len, addr_len);
+		return mtcp_inet_recv_error(sk, msg, len);
 
 	lock_sock(sk);
 	err = -ENOTCONN;

@@ -323,8 +323,8 @@ void mtcp_clear_xmit_timers(struct sock *sk)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 
-	smp_store_release(&icsk->icsk_pending, 0);
-	smp_store_release(&icsk->icsk_ack.pending, 0);
+	WRITE_ONCE(icsk->icsk_pending, 0);
+	WRITE_ONCE(icsk->icsk_ack.pending, 0);
 	sk_stop_timer(sk, mtcp_rtx_timer(sk));
 	sk_stop_timer(sk, &icsk->icsk_delack_timer);
 }
