@@ -138,6 +138,22 @@ static inline unsigned long mtcp_delack_timeout(const struct sock *sk)
 			  icsk_retransmit_timer)->icsk_inet.sk)
 #endif
 
+/* A connection's route lookup: TOS and scope (6.x), or both in the TOS. */
+#ifdef MTCP_HAVE_IP_SOCK_RT_TOS
+#define mtcp_conn_tos(sk)	ip_sock_rt_tos(sk)
+#define mtcp_conn_scope(sk)	ip_sock_rt_scope(sk)
+#else
+#define mtcp_conn_tos(sk)	RT_CONN_FLAGS(sk)
+#define mtcp_conn_scope(sk)	RT_SCOPE_UNIVERSE
+#endif
+
+/* proto.accept: the kernel's while exported (minisocks.c says why). */
+#ifdef MTCP_HAVE_EXPORT_INET_CSK_ACCEPT
+#define mtcp_proto_accept	inet_csk_accept
+#else
+#define mtcp_proto_accept	mtcp_csk_accept
+#endif
+
 /* connect() takes a struct sockaddr_unsized (7.x). */
 #ifdef MTCP_HAVE_SOCKADDR_UNSIZED
 #define mtcp_sockaddr sockaddr_unsized

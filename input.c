@@ -912,9 +912,9 @@ void mtcp_init_req(struct request_sock *req, const struct sock *sk,
 	ireq->ir_iif = inet_request_bound_dev_if(sk, skb);
 	ireq->ir_mark = inet_request_mark(sk, skb);
 	/*
-	 * inet_reqsk_alloc() leaves the option bits as the slab had them:
+	 * mtcp_reqsk_alloc() leaves the option bits as the slab had them:
 	 * none of TCP's options is negotiated here, and only a transparent
-	 * listener may answer from a foreign address (inet_csk_route_req).
+	 * listener may answer from a foreign address (mtcp_route_req).
 	 */
 	ireq->snd_wscale = 0;
 	ireq->rcv_wscale = 0;
@@ -980,7 +980,7 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 		goto drop;
 	}
 
-	req = inet_reqsk_alloc(&mtcp_request_sock_ops, sk, true);
+	req = mtcp_reqsk_alloc(sk, true);
 	if (!req)
 		goto drop;
 	mtcp_init_req(req, sk, skb);
@@ -1003,11 +1003,11 @@ static void mtcp_conn_request(struct sock *sk, struct sk_buff *skb)
 
 	if (security_inet_conn_request(sk, skb, req) ||
 	    !mtcp_reqsk_hash_add(sk, req, MTCP_TIMEOUT_INIT)) {
-		reqsk_free(req);
+		mtcp_reqsk_free(req);
 		goto drop;
 	}
 	mtcp_v4_rtx_synack(sk, req);
-	reqsk_put(req);
+	mtcp_reqsk_put(req);
 	return;
 drop:
 	MTCP_INC_STATS(net, MTCP_MIB_LISTENDROPS);
@@ -1038,7 +1038,7 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 		goto exit_nonewsk;
 	}
 
-	newsk = inet_csk_clone_lock(sk, req, GFP_ATOMIC);	/* SYN_RECV */
+	newsk = mtcp_csk_clone_lock(sk, req, GFP_ATOMIC);	/* SYN_RECV */
 	if (!newsk)
 		goto exit_nonewsk;
 	mtcp_sk(newsk)->bind_bucket = NULL;	/* the listener's, copied */
@@ -1082,7 +1082,7 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	inet_csk(newsk)->icsk_rto = MTCP_TIMEOUT_INIT;
 
 	if (!dst) {
-		dst = inet_csk_route_child_sock(sk, newsk, req);
+		dst = mtcp_route_child_sock(sk, newsk, req);
 		if (!dst)
 			goto put_and_exit;
 	}
@@ -1113,7 +1113,7 @@ struct sock *mtcp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 		 */
 		newinet->inet_opt = NULL;
 		if (!req_unhash && found_dup_sk) {
-			__acquire(newsk);	/* locked by inet_csk_clone_lock() */
+			__acquire(newsk);	/* locked by mtcp_csk_clone_lock() */
 			bh_unlock_sock(newsk);
 			sock_put(newsk);
 			return NULL;
@@ -1226,7 +1226,7 @@ static void mtcp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 		if (!child)
 			goto discard;		/* consumed or no memory */
 		if (child != sk) {
-			__acquire(child);	/* locked by inet_csk_clone_lock() */
+			__acquire(child);	/* locked by mtcp_csk_clone_lock() */
 			mtcp_child_process(sk, child, skb);
 			return;
 		}
@@ -1420,7 +1420,7 @@ process:
 
 		sk = req->rsk_listener;
 		if (!xfrm4_policy_check(sk, XFRM_POLICY_IN, skb)) {
-			reqsk_put(req);
+			mtcp_reqsk_put(req);
 			goto discard_it;
 		}
 		if (unlikely(sk->sk_state != TCP_LISTEN)) {
@@ -1432,10 +1432,10 @@ process:
 		nsk = mtcp_check_req(sk, skb, req);
 		if (nsk) {
 			/* Our reference on req went to the accept queue. */
-			__acquire(nsk);		/* locked by inet_csk_clone_lock() */
+			__acquire(nsk);		/* locked by mtcp_csk_clone_lock() */
 			mtcp_child_process(sk, nsk, skb);
 		} else {
-			reqsk_put(req);
+			mtcp_reqsk_put(req);
 			consume_skb(skb);
 		}
 		sock_put(sk);
@@ -1551,7 +1551,7 @@ int mtcp_v4_err(struct sk_buff *skb, u32 info)
 		return 0;
 	}
 	if (sk->sk_state == TCP_NEW_SYN_RECV) {
-		reqsk_put(inet_reqsk(sk));
+		mtcp_reqsk_put(inet_reqsk(sk));
 		return 0;
 	}
 

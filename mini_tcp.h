@@ -435,7 +435,24 @@ struct sock *mtcp_lookup_skb(struct net *net, struct sk_buff *skb, int doff,
 			     __be16 sport, __be16 dport, int sdif,
 			     bool *refcounted);
 
+/* ipv4.c */
+struct dst_entry *mtcp_route_req(const struct sock *sk, struct flowi4 *fl4,
+				 const struct request_sock *req);
+struct dst_entry *mtcp_route_child_sock(const struct sock *sk,
+					struct sock *newsk,
+					const struct request_sock *req);
+struct dst_entry *mtcp_update_pmtu(struct sock *sk, u32 mtu);
+int mtcp_ip_send(struct sk_buff *skb, const struct sock *sk, __be32 saddr,
+		 __be32 daddr, u8 tos);
+
 /* minisocks.c */
+struct request_sock *mtcp_reqsk_alloc(struct sock *sk, bool attach);
+void mtcp_reqsk_free(struct request_sock *req);
+void mtcp_reqsk_put(struct request_sock *req);
+struct sock *mtcp_csk_clone_lock(const struct sock *sk,
+				 const struct request_sock *req, gfp_t prio);
+struct proto_accept_arg;
+struct sock *mtcp_csk_accept(struct sock *sk, struct proto_accept_arg *arg);
 void mtcp_csk_destroy(struct sock *sk);
 void mtcp_prepare_forced_close(struct sock *sk);
 int mtcp_rtx_syn_ack(const struct sock *sk, struct request_sock *req);

@@ -57,6 +57,66 @@ void mtcp_prepare_forced_close(struct sock *sk)
 
 /* ------------------------------------------------------- request socks */
 
+/*
+ * A request sock for listener @sk (which it holds a reference on, if
+ * @attach), as reqsk_alloc() + inet_reqsk_alloc(): identity, addresses and
+ * options come from the SYN (mtcp_init_req()).  No reference yet.
+ */
+struct request_sock *mtcp_reqsk_alloc(struct sock *sk, bool attach)
+{
+	const struct request_sock_ops *ops = &mtcp_request_sock_ops;
+	struct inet_request_sock *ireq;
+	struct request_sock *req;
+
+	req = kmem_cache_alloc(ops->slab, GFP_ATOMIC | __GFP_NOWARN);
+	if (!req)
+		return NULL;
+	req->rsk_listener = NULL;
+	if (attach) {
+		if (unlikely(!refcount_inc_not_zero(&sk->sk_refcnt))) {
+			kmem_cache_free(ops->slab, req);
+			return NULL;
+		}
+		req->rsk_listener = sk;
+	}
+	req->rsk_ops = ops;
+	req_to_sk(req)->sk_prot = sk->sk_prot;
+	sk_node_init(&req_to_sk(req)->sk_node);
+	sk_tx_queue_clear(req_to_sk(req));
+	req->saved_syn = NULL;
+	req->num_timeout = 0;
+	req->num_retrans = 0;
+	req->sk = NULL;
+	refcount_set(&req->rsk_refcnt, 0);
+
+	ireq = inet_rsk(req);
+	ireq->ireq_opt = NULL;
+#if IS_ENABLED(CONFIG_IPV6)
+	ireq->pktopts = NULL;
+#endif
+	atomic64_set(&ireq->ir_cookie, 0);
+	ireq->ireq_state = TCP_NEW_SYN_RECV;
+	write_pnet(&ireq->ireq_net, sock_net(sk));
+	ireq->ireq_family = sk->sk_family;
+	return req;
+}
+
+/* The last reference is gone (reqsk_free(), on every kernel's terms). */
+void mtcp_reqsk_free(struct request_sock *req)
+{
+	req->rsk_ops->destructor(req);
+	if (req->rsk_listener)
+		sock_put(req->rsk_listener);
+	kfree(req->saved_syn);
+	kmem_cache_free(req->rsk_ops->slab, req);
+}
+
+void mtcp_reqsk_put(struct request_sock *req)
+{
+	if (refcount_dec_and_test(&req->rsk_refcnt))
+		mtcp_reqsk_free(req);
+}
+
 static void mtcp_reqsk_timer(struct timer_list *t);
 
 /* Retransmit a SYN-ACK; the retransmission counts if it went out. */
@@ -99,10 +159,10 @@ static bool __mtcp_reqsk_drop(struct sock *sk, struct request_sock *req,
 	bool unlinked = mtcp_ehash_remove_req(req);
 
 	if (!from_timer && timer_delete_sync(&req->rsk_timer))
-		reqsk_put(req);
+		mtcp_reqsk_put(req);
 	if (unlinked) {
 		reqsk_queue_removed(&inet_csk(sk)->icsk_accept_queue, req);
-		reqsk_put(req);
+		mtcp_reqsk_put(req);
 	}
 	return unlinked;
 }
@@ -115,7 +175,7 @@ bool mtcp_reqsk_drop(struct sock *sk, struct request_sock *req)
 void mtcp_reqsk_drop_and_put(struct sock *sk, struct request_sock *req)
 {
 	mtcp_reqsk_drop(sk, req);
-	reqsk_put(req);
+	mtcp_reqsk_put(req);
 }
 
 /*
@@ -161,10 +221,50 @@ static void mtcp_reqsk_timer(struct timer_list *t)
 	return;
 drop:
 	__mtcp_reqsk_drop(req->rsk_listener, req, true);
-	reqsk_put(req);		/* the timer's */
+	mtcp_reqsk_put(req);		/* the timer's */
 }
 
 /* ------------------------------------------------------- accept queue */
+
+/*
+ * The child of listener @sk for request @req: a copy of the listener,
+ * locked, in SYN_RECEIVED with the request's identity.  The kernel's
+ * inet_csk_clone_lock() where it is exported (it also runs the LSM's
+ * inet_csk_clone hook, which a module cannot call); else the same here.
+ */
+struct sock *mtcp_csk_clone_lock(const struct sock *sk,
+				 const struct request_sock *req, gfp_t prio)
+{
+#ifdef MTCP_HAVE_EXPORT_INET_CSK_CLONE_LOCK
+	return inet_csk_clone_lock(sk, req, prio);
+#else
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	struct inet_connection_sock *newicsk;
+	struct sock *newsk;
+
+	newsk = sk_clone_lock(sk, prio);
+	if (!newsk)
+		return NULL;
+	newicsk = inet_csk(newsk);
+	inet_sk_set_state(newsk, TCP_SYN_RECV);
+	newicsk->icsk_bind_hash = NULL;
+	inet_sk(newsk)->inet_dport = ireq->ir_rmt_port;
+	inet_sk(newsk)->inet_num = ireq->ir_num;
+	inet_sk(newsk)->inet_sport = htons(ireq->ir_num);
+	/* Listeners are freed after an RCU grace period, not their children. */
+	sock_reset_flag(newsk, SOCK_RCU_FREE);
+	inet_sk(newsk)->mc_list = NULL;
+	newsk->sk_mark = ireq->ir_mark;
+	atomic64_set(&newsk->sk_cookie, atomic64_read(&ireq->ir_cookie));
+	newicsk->icsk_retransmits = 0;
+	newicsk->icsk_backoff = 0;
+	newicsk->icsk_probes_out = 0;
+	/* Not a listener: its accept queue must never be used. */
+	memset(&newicsk->icsk_accept_queue, 0,
+	       sizeof(newicsk->icsk_accept_queue));
+	return newsk;
+#endif
+}
 
 /*
  * A child whose listener has closed: reset and destroyed like an orphan
@@ -228,6 +328,76 @@ struct sock *mtcp_complete_hashdance(struct sock *sk, struct sock *child,
 	return NULL;
 }
 
+#ifndef MTCP_HAVE_EXPORT_INET_CSK_ACCEPT
+/* Wait for a child in the accept queue; called with the listener locked. */
+static int mtcp_wait_for_connect(struct sock *sk, long timeo)
+{
+	struct request_sock_queue *queue = &inet_csk(sk)->icsk_accept_queue;
+	DEFINE_WAIT(wait);
+	int err;
+
+	for (;;) {
+		prepare_to_wait_exclusive(sk_sleep(sk), &wait,
+					  TASK_INTERRUPTIBLE);
+		release_sock(sk);
+		if (reqsk_queue_empty(queue))
+			timeo = schedule_timeout(timeo);
+		lock_sock(sk);
+		err = 0;
+		if (!reqsk_queue_empty(queue))
+			break;
+		err = -EINVAL;
+		if (sk->sk_state != TCP_LISTEN)
+			break;
+		err = sock_intr_errno(timeo);
+		if (signal_pending(current))
+			break;
+		err = -EAGAIN;
+		if (!timeo)
+			break;
+	}
+	finish_wait(sk_sleep(sk), &wait);
+	return err;
+}
+
+/*
+ * proto.accept where the kernel no longer exports inet_csk_accept() (its
+ * memory cgroup charge of the child moved to inet_accept() then).
+ */
+struct sock *mtcp_csk_accept(struct sock *sk, struct proto_accept_arg *arg)
+{
+	struct request_sock_queue *queue = &inet_csk(sk)->icsk_accept_queue;
+	struct request_sock *req = NULL;
+	struct sock *newsk = NULL;
+	int err;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (sk->sk_state != TCP_LISTEN)
+		goto out;
+	if (reqsk_queue_empty(queue)) {
+		long timeo = sock_rcvtimeo(sk, arg->flags & O_NONBLOCK);
+
+		err = -EAGAIN;
+		if (!timeo)
+			goto out;
+		err = mtcp_wait_for_connect(sk, timeo);
+		if (err)
+			goto out;
+	}
+	req = reqsk_queue_remove(queue, sk);
+	arg->is_empty = reqsk_queue_empty(queue);
+	newsk = req->sk;
+out:
+	release_sock(sk);
+	if (req)
+		mtcp_reqsk_put(req);
+	else
+		arg->err = err;
+	return newsk;
+}
+#endif
+
 /* listen(): an empty accept queue, TCP_LISTEN, a port, into lhash2. */
 int mtcp_listen_start(struct sock *sk, int next_state)
 {
@@ -276,7 +446,7 @@ void mtcp_listen_stop(struct sock *sk)
 		WARN_ON(sock_owned_by_user(child));
 		sock_hold(child);
 		mtcp_child_forget(sk, child);
-		reqsk_put(req);
+		mtcp_reqsk_put(req);
 		bh_unlock_sock(child);
 		local_bh_enable();
 		sock_put(child);

@@ -721,7 +721,7 @@ void mtcp_mtu_reduced(struct sock *sk)
 
 	if ((1 << sk->sk_state) & (TCPF_LISTEN | TCPF_CLOSE))
 		return;
-	dst = inet_csk_update_pmtu(sk, READ_ONCE(ms->mtu_info));
+	dst = mtcp_update_pmtu(sk, READ_ONCE(ms->mtu_info));
 	if (!dst || icsk->icsk_pmtu_cookie <= dst_mtu(dst))
 		return;
 	mtcp_sync_mss_pmtu(sk, dst_mtu(dst));
@@ -772,7 +772,7 @@ int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
 	u16 window;
 	int err;
 
-	dst = inet_csk_route_req(sk, &fl4, req);
+	dst = mtcp_route_req(sk, &fl4, req);
 	if (!dst)
 		return -EHOSTUNREACH;
 
@@ -795,11 +795,8 @@ int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
 		MTCP_INC_STATS(net, MTCP_MIB_RETRANSSEGS);
 	else
 		mreq->snt_synack = jiffies;	/* an RTT sample, if never resent */
-	rcu_read_lock();
-	err = ip_build_and_send_pkt(skb, sk, ireq->ir_loc_addr, ireq->ir_rmt_addr,
-				    rcu_dereference(ireq->ireq_opt),
-				    READ_ONCE(inet_sk(sk)->tos));
-	rcu_read_unlock();
+	err = mtcp_ip_send(skb, sk, ireq->ir_loc_addr, ireq->ir_rmt_addr,
+			   READ_ONCE(inet_sk(sk)->tos));
 	return net_xmit_eval(err);
 }
 
@@ -861,8 +858,8 @@ void mtcp_v4_send_reply(struct net *net, const struct sock *sk,
 	 */
 	local_bh_disable();
 	bh_lock_sock(ctl_sk);
-	ip_build_and_send_pkt(skb, ctl_sk, iph->daddr, iph->saddr, NULL,
-			      iph->tos & ~INET_ECN_MASK);
+	mtcp_ip_send(skb, ctl_sk, iph->daddr, iph->saddr,
+		     iph->tos & ~INET_ECN_MASK);
 	bh_unlock_sock(ctl_sk);
 	local_bh_enable();
 }

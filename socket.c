@@ -21,7 +21,7 @@ DEFINE_PER_CPU(unsigned int, mtcp_orphan_count);
 /*
  * Socket memory accounting, as TCP's (and with its sizing): every queued
  * skb is charged to the protocol and to the owner's memory cgroup, and
- * given back when it is freed.  inet_csk_accept() charges the accepting
+ * given back when it is freed.  accept() charges the accepting
  * task's cgroup for data that arrived before accept(); only this
  * accounting ever returns that charge.
  */
@@ -412,6 +412,27 @@ static void mtcp_purge_write_queue(struct sock *sk)
 		mtcp_wqueue_free(sk, skb);
 }
 
+/*
+ * SO_LINGER: wait up to @timeout for our FIN to be acknowledged (the state
+ * to leave FIN_WAIT_1, CLOSING and LAST_ACK), or a signal.
+ */
+static void mtcp_wait_close(struct sock *sk, long timeout)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	if (!timeout)
+		return;
+	add_wait_queue(sk_sleep(sk), &wait);
+	do {
+		if (sk_wait_event(sk, &timeout,
+				  !((1 << READ_ONCE(sk->sk_state)) &
+				    (TCPF_FIN_WAIT1 | TCPF_CLOSING |
+				     TCPF_LAST_ACK)), &wait))
+			break;
+	} while (!signal_pending(current) && timeout);
+	remove_wait_queue(sk_sleep(sk), &wait);
+}
+
 static void mtcp_close(struct sock *sk, long timeout)
 {
 	bool data_was_unread = false;
@@ -446,7 +467,7 @@ static void mtcp_close(struct sock *sk, long timeout)
 		sk->sk_prot->disconnect(sk, 0);
 	} else if (mtcp_fsm_event(sk, MTCP_EV_CLOSE) == 0) {
 		/* FIN queued; wait for it to go out if lingering. */
-		sk_stream_wait_close(sk, timeout);
+		mtcp_wait_close(sk, timeout);
 	}
 
 adjudge_to_death:
@@ -1226,7 +1247,6 @@ struct timewait_sock_ops mtcp_timewait_sock_ops = {
 
 static const struct inet_connection_sock_af_ops mtcp_ipv4_af_ops = {
 	.queue_xmit	= ip_queue_xmit,
-	.rebuild_header	= inet_sk_rebuild_header,
 	/* No .conn_request: only TCP's and DCCP's own input code calls it. */
 	.syn_recv_sock	= mtcp_v4_syn_recv_sock,
 	.net_header_len	= sizeof(struct iphdr),
@@ -1266,7 +1286,7 @@ struct proto mtcp_prot = {
 	.pre_connect		= mtcp_v4_pre_connect,
 	.connect		= mtcp_v4_connect,
 	.disconnect		= mtcp_disconnect,
-	.accept			= inet_csk_accept,
+	.accept			= mtcp_proto_accept,
 	.ioctl			= mtcp_proto_ioctl,
 	.init			= mtcp_v4_init_sock,
 	.destroy		= mtcp_destroy_sock,

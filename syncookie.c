@@ -186,14 +186,14 @@ struct sock *mtcp_cookie_check(struct sock *sk, struct sk_buff *skb)
 	}
 	MTCP_INC_STATS(net, MTCP_MIB_SYNCOOKIESRECV);
 
-	req = inet_reqsk_alloc(&mtcp_request_sock_ops, sk, false);
+	req = mtcp_reqsk_alloc(sk, false);
 	if (!req)
 		return NULL;
 	mtcp_init_req(req, sk, skb);
 	req->syncookie = 1;
 	/* The LSM labels the request (and so the child) as for a SYN. */
 	if (security_inet_conn_request(sk, skb, req)) {
-		reqsk_free(req);
+		mtcp_reqsk_free(req);
 		return NULL;
 	}
 	mreq = mtcp_rsk(req);
@@ -204,7 +204,7 @@ struct sock *mtcp_cookie_check(struct sock *sk, struct sk_buff *skb)
 
 	child = mtcp_v4_syn_recv_sock(sk, skb, req, NULL, NULL, &own_req, NULL);
 	if (child) {
-		__acquire(child);	/* locked by inet_csk_clone_lock() */
+		__acquire(child);	/* locked by mtcp_csk_clone_lock() */
 		refcount_set(&req->rsk_refcnt, 1);
 		if (mtcp_accept_queue_add(sk, req, child)) {
 			__release(child);	/* the caller unlocks it */
@@ -213,6 +213,6 @@ struct sock *mtcp_cookie_check(struct sock *sk, struct sk_buff *skb)
 		bh_unlock_sock(child);
 		sock_put(child);
 	}
-	__reqsk_free(req);
+	mtcp_reqsk_free(req);
 	return NULL;
 }
