@@ -29,7 +29,7 @@
 #      3 s, orphan_retries 1) as TCP reaps them; then netns del, rmmod.
 # After every scenario: the module's slab caches (/proc/slabinfo active
 # objects of MINI_TCP, request_sock_MINI_TCP, tw_sock_MINI_TCP,
-# mini_tcp_bind_bucket, mini_tcp_bind2_bucket) and its reference count are
+# mini_tcp_bind_bucket) and its reference count are
 # back to their values at the start, and a connect/accept/echo in a fresh
 # netns works.  Kernel WARNING/BUG/Oops fail the run through vm-run.
 #
@@ -52,7 +52,7 @@ PROTO=${MTCP_PROTO:-253}
 CYCLES=${MTCP_NU_CYCLES:-1000}
 ROUNDS=${MTCP_NU_ROUNDS:-5}
 NSWAIT=${MTCP_NU_WAIT:-30}
-CACHES="MINI_TCP request_sock_MINI_TCP tw_sock_MINI_TCP mini_tcp_bind_bucket mini_tcp_bind2_bucket"
+CACHES="MINI_TCP request_sock_MINI_TCP tw_sock_MINI_TCP mini_tcp_bind_bucket"
 BOGUS_MAC=02:00:00:00:00:01
 PLAN=$((22 + ROUNDS + 1 + 6))
 
