@@ -381,7 +381,8 @@ static struct sock *mtcp_diag_find_established(struct net *net,
 		if (sk->sk_hash == hash && net_eq(sock_net(sk), net) &&
 		    sk->sk_num == hnum && sk->sk_dport == rport &&
 		    sk->sk_daddr == raddr && sk->sk_rcv_saddr == laddr &&
-		    inet_sk_bound_dev_eq(net, sk->sk_bound_dev_if, dif, 0) &&
+		    inet_sk_bound_dev_eq(net, READ_ONCE(sk->sk_bound_dev_if),
+					 dif, 0) &&
 		    refcount_inc_not_zero(&sk->sk_refcnt)) {
 			found = sk;
 			break;
@@ -418,10 +419,11 @@ static struct sock *mtcp_diag_find_listener(struct net *net, __be32 laddr,
 		sk_nulls_for_each(sk, node, &ilb2->nulls_head) {
 			if (!net_eq(sock_net(sk), net) || sk->sk_num != hnum ||
 			    sk->sk_rcv_saddr != addrs[i] ||
-			    !inet_sk_bound_dev_eq(net, sk->sk_bound_dev_if,
+			    !inet_sk_bound_dev_eq(net,
+						  READ_ONCE(sk->sk_bound_dev_if),
 						  dif, 0))
 				continue;
-			score = sk->sk_bound_dev_if ? 2 : 1;
+			score = READ_ONCE(sk->sk_bound_dev_if) ? 2 : 1;
 			if (score > hiscore) {
 				best = sk;
 				hiscore = score;
