@@ -210,4 +210,23 @@ static inline int mtcp_proto_ioctl(struct sock *sk, int cmd, unsigned long arg)
 }
 #endif
 
+/*
+ * sock_diag: inet_diag holds the handler's module during each call from
+ * 6.9 (struct inet_diag_handler.owner); before, it called the handler
+ * under its table mutex, which inet_diag_unregister() takes too.
+ */
+#ifdef MTCP_HAVE_DIAG_OWNER
+#define mtcp_diag_set_owner(handler) ((handler)->owner = THIS_MODULE)
+#else
+#define mtcp_diag_set_owner(handler) do { } while (0)
+#endif
+
+/* The filter bytecode test: given the dump's data in 7.x, its attribute before. */
+#ifdef MTCP_HAVE_DIAG_BC_DUMP_DATA
+#define mtcp_inet_diag_bc_sk(dump_data, sk) inet_diag_bc_sk(dump_data, sk)
+#else
+#define mtcp_inet_diag_bc_sk(dump_data, sk) \
+	inet_diag_bc_sk((dump_data)->inet_diag_nla_bc, sk)
+#endif
+
 #endif /* _MINI_TCP_COMPAT_H */
