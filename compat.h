@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * mini_tcp: what differs between the kernels the module builds for
- * (Debian 12's 6.1 and Debian 13's 6.12), each difference behind one small
- * helper so that the .c files have no #ifdef.
+ * (Debian 12's 6.1, Debian 13's 6.12, trixie-backports' 7.3), each
+ * difference behind one small helper so that the .c files have no #ifdef.
  *
  * The MTCP_HAVE_* macros come from Kbuild, which greps the target kernel's
- * headers for the interface itself: a version number would lie about
- * stable backports.  Without one the 6.1 interface is used.
+ * headers for the interface itself (a version number would lie about
+ * stable backports), and its Module.symvers for what it still exports.
+ * Without one the 6.1 interface is used.
  */
 #ifndef _MINI_TCP_COMPAT_H
 #define _MINI_TCP_COMPAT_H

@@ -18,9 +18,10 @@
  *    listen() and connect() decide conflicts on it, with TCP's rules.
  *
  * ehash and lhash2 are laid out as struct inet_hashinfo, with the kernel's
- * hash functions (inet_ehashfn(), ipv4_portaddr_hash()), so that
- * inet_diag's generic dump and lookup walk them unchanged; every change to
- * them is made here.  The bind table is private: nothing outside this file
+ * hash functions (inet_ehashfn(), ipv4_portaddr_hash()): a layout every
+ * supported kernel's headers describe.  Every change to them is made here;
+ * /proc/net/mini_tcp (proc.c) and mini_tcp_diag (diag.c) read them under
+ * the same locks.  The bind table is private: nothing outside this file
  * reads it.
  *
  * Locking:
