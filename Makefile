@@ -5,6 +5,7 @@
 #   make            deps + mini_tcp.ko (W=1, warnings are errors) + selftests
 #   make run        build, boot the VM, load the module, show it working
 #   make check      host tests + build + all VM test groups (TAP, summary)
+#   make check-all  make check on 6.1, 6.12 and 7.3, one after the other
 #   make bench      mini_tcp vs kernel TCP in one VM run, as ratios
 #   make stress     selftests/stress.sh, long: 10 rounds of 30 s for mini_tcp
 #                   (module reloaded between rounds), 2 for kernel TCP
@@ -42,7 +43,7 @@ LINT_SRC = $(filter-out %.mod.c,$(wildcard $(CURDIR)/*.c $(CURDIR)/*.h $(CURDIR)
 HOSTCC  ?= cc
 HOST_CFLAGS := -Wall -Wextra -Werror -O2 -g -I$(CURDIR)
 
-.PHONY: all deps module selftests tools run check bench bench-flood stress lint fsm-test fsm-diagram clean distclean help
+.PHONY: all deps module selftests tools run check check-all bench bench-flood stress lint fsm-test fsm-diagram clean distclean help
 
 all: deps module selftests tools
 
@@ -133,6 +134,15 @@ run: all
 check:
 	@bash scripts/check
 
+# Every supported kernel in turn (about half an hour each under TCG); the
+# exit status fails if any of them failed.
+CHECK_KERNELS ?= 6.1 6.12 7.3
+check-all:
+	@rc=0; for k in $(CHECK_KERNELS); do \
+		echo "# ==== make check KERNEL=$$k"; \
+		$(MAKE) --no-print-directory check KERNEL=$$k || rc=1; \
+	done; exit $$rc
+
 lint: deps
 	@rc=0; \
 	echo "== checkpatch --strict"; \
@@ -169,4 +179,4 @@ distclean: clean
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,22p' Makefile
+	@sed -n '3,23p' Makefile
