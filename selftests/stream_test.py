@@ -192,10 +192,13 @@ def transfer(ns_srv, ns_cli, addr, nbytes, both=False, rcvbuf=None,
     return True, "%d bytes%s in %.1f s" % (nbytes, " each way" if both else "", dt)
 
 
-def report(name, ok, detail):
-    results.append(ok)
+def report(name, ok, detail, skip=None):
+    results.append(ok or skip is not None)
     print("# %s: %s" % (name, detail))
-    print("%s %d %s" % ("ok" if ok else "not ok", len(results), name))
+    if skip is not None:
+        print("ok %d %s # SKIP %s" % (len(results), name, skip))
+    else:
+        print("%s %d %s" % ("ok" if ok else "not ok", len(results), name))
     sys.stdout.flush()
 
 
@@ -231,7 +234,14 @@ def t_impaired():
     netem("loss 20%")
     ok, detail = transfer(NS_B, NS_A, ADDR_B, 256 << 10, port=7305)
     netem(None)
-    report("netem_loss20_256KiB", ok, detail)
+    # The oracle is not what this case tests: under 20% loss both ways
+    # kernel TCP has twice gone quiet for longer than the 240 s budget
+    # (6.1 and 6.12, 1 run in 3), while mini_tcp finished in about a
+    # minute.  A TCP timeout is reported, not failed; mini_tcp's must pass.
+    skip = None
+    if IS_TCP and not ok and "timed out" in detail:
+        skip = "kernel TCP did not finish within 240 s under 20% loss both ways"
+    report("netem_loss20_256KiB", ok, detail, skip)
 
 
 def t_blocking_write():
