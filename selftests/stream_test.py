@@ -235,8 +235,8 @@ def t_impaired():
     ok, detail = transfer(NS_B, NS_A, ADDR_B, 256 << 10, port=7305)
     netem(None)
     # The oracle is not what this case tests: under 20% loss both ways
-    # kernel TCP has twice gone quiet for longer than the 240 s budget
-    # (6.1 and 6.12, 1 run in 3), while mini_tcp finished in about a
+    # kernel TCP has gone quiet for longer than the 240 s budget in two
+    # runs (once on 6.1, once on 6.12), while mini_tcp finished in about a
     # minute.  A TCP timeout is reported, not failed; mini_tcp's must pass.
     skip = None
     if IS_TCP and not ok and "timed out" in detail:
