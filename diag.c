@@ -301,7 +301,7 @@ static int mtcp_diag_dump_ehash(const struct mtcp_diag_walk *w)
 					if (err)
 						args[MTCP_DIAG_POS] = batch_pos[i];
 				}
-				sock_gen_put(batch[i]);
+				mtcp_sock_gen_put(batch[i]);
 			}
 			if (err)
 				goto out;
@@ -473,7 +473,7 @@ static struct sock *mtcp_diag_find(struct net *net,
 	if (!sk)
 		return ERR_PTR(-ENOENT);
 	if (sock_diag_check_cookie(sk, id->idiag_cookie)) {
-		sock_gen_put(sk);
+		mtcp_sock_gen_put(sk);
 		return ERR_PTR(-ENOENT);
 	}
 	return sk;
@@ -521,7 +521,7 @@ static int mtcp_diag_dump_one(struct netlink_callback *cb,
 	}
 	err = nlmsg_unicast(net->diag_nlsk, rep, NETLINK_CB(in_skb).portid);
 out:
-	sock_gen_put(sk);
+	mtcp_sock_gen_put(sk);
 	return err;
 }
 

@@ -1485,7 +1485,7 @@ discard_and_relse:
 
 do_time_wait:
 	if (!xfrm4_policy_check(NULL, XFRM_POLICY_IN, skb)) {
-		inet_twsk_put(inet_twsk(sk));
+		mtcp_twsk_put(inet_twsk(sk));
 		goto discard_it;
 	}
 	verdict = mtcp_tw_rcv(sk, skb);
@@ -1514,9 +1514,9 @@ do_time_wait:
 					   mtw->rcv_nxt,
 					   min(mtw->rcv_wnd >> mtw->rcv_wscale,
 					       MTCP_MAX_WINDOW));
-		inet_twsk_put(inet_twsk(sk));
+		mtcp_twsk_put(inet_twsk(sk));
 	} else if (verdict == MTCP_TW_DROP) {
-		inet_twsk_put(inet_twsk(sk));
+		mtcp_twsk_put(inet_twsk(sk));
 	} else if (verdict == MTCP_TW_RST) {
 		mtcp_v4_send_reset(net, skb);
 		mtcp_twsk_deschedule_put(inet_twsk(sk));
@@ -1547,7 +1547,7 @@ int mtcp_v4_err(struct sk_buff *skb, u32 info)
 	if (!sk)
 		return -ENOENT;
 	if (sk->sk_state == TCP_TIME_WAIT) {
-		inet_twsk_put(inet_twsk(sk));
+		mtcp_twsk_put(inet_twsk(sk));
 		return 0;
 	}
 	if (sk->sk_state == TCP_NEW_SYN_RECV) {

@@ -472,6 +472,8 @@ void mtcp_twsk_hashdance(struct inet_timewait_sock *tw, struct sock *sk,
 void mtcp_twsk_reschedule(struct inet_timewait_sock *tw, int timeo);
 void mtcp_twsk_deschedule_put(struct inet_timewait_sock *tw);
 void mtcp_twsk_purge(void);
+void mtcp_twsk_put(struct inet_timewait_sock *tw);
+void mtcp_sock_gen_put(struct sock *sk);
 
 /* syncookie.c */
 void mtcp_secret_init(void);

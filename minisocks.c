@@ -457,13 +457,47 @@ void mtcp_listen_stop(struct sock *sk)
 
 /* --------------------------------------------------------- TIME_WAIT */
 
+/*
+ * The last reference to a TIME_WAIT sock is gone.  Not inet_twsk_put():
+ * from 6.16 its inet_twsk_free() takes every TIME_WAIT sock for one of
+ * TCP's and reads TCP's MD5 and AO keys at tcp_timewait_sock's offsets,
+ * past the end of ours.  Our callers run in softirq or with BHs off (or
+ * hold a module reference, as mini_tcp_diag), so the module cannot go
+ * while this returns.
+ */
+static void mtcp_twsk_free(struct inet_timewait_sock *tw)
+{
+	struct module *owner = tw->tw_prot->owner;
+
+	kmem_cache_free(tw->tw_prot->twsk_prot->twsk_slab, tw);
+	module_put(owner);	/* mtcp_twsk_alloc()'s */
+}
+
+void mtcp_twsk_put(struct inet_timewait_sock *tw)
+{
+	if (refcount_dec_and_test(&tw->tw_refcnt))
+		mtcp_twsk_free(tw);
+}
+
+/* sock_gen_put() for what mini_tcp's tables hold: a socket, request or TIME_WAIT sock. */
+void mtcp_sock_gen_put(struct sock *sk)
+{
+	if (sk->sk_state == TCP_TIME_WAIT)
+		mtcp_twsk_put(inet_twsk(sk));
+	else if (sk->sk_state == TCP_NEW_SYN_RECV)
+		mtcp_reqsk_put(inet_reqsk(sk));
+	else
+		sock_put(sk);
+}
+EXPORT_SYMBOL_NS_GPL(mtcp_sock_gen_put, MTCP_NS);	/* mini_tcp_diag */
+
 static void mtcp_twsk_kill(struct inet_timewait_sock *tw)
 {
 	struct mtcp_net *mn = mtcp_pernet(twsk_net(tw));
 
 	mtcp_twsk_unhash(tw);
 	refcount_dec(&mn->tw_death_row.tw_refcount);
-	inet_twsk_put(tw);	/* the timer's */
+	mtcp_twsk_put(tw);	/* the timer's */
 }
 
 static void mtcp_tw_timer(struct timer_list *t)
@@ -514,7 +548,7 @@ struct inet_timewait_sock *mtcp_twsk_alloc(const struct sock *sk, int substate)
 	mtcp_twsk((struct sock *)tw)->bind_bucket = NULL;
 	/* No reference until it is in the tables: lookups skip it. */
 	refcount_set(&tw->tw_refcnt, 0);
-	/* inet_twsk_put() gives it back when the last reference goes. */
+	/* mtcp_twsk_free() gives it back when the last reference goes. */
 	__module_get(tw->tw_prot->owner);
 	return tw;
 }
@@ -552,7 +586,7 @@ void mtcp_twsk_deschedule_put(struct inet_timewait_sock *tw)
 {
 	if (timer_delete_sync(&tw->tw_timer))
 		mtcp_twsk_kill(tw);
-	inet_twsk_put(tw);
+	mtcp_twsk_put(tw);
 }
 
 /*
@@ -585,7 +619,7 @@ restart:
 				continue;
 			if (unlikely(sk->sk_state != TCP_TIME_WAIT ||
 				     check_net(twsk_net(tw)))) {
-				inet_twsk_put(tw);
+				mtcp_twsk_put(tw);
 				goto restart;
 			}
 			rcu_read_unlock();

@@ -450,7 +450,7 @@ begin:
 		/* SLAB_TYPESAFE_BY_RCU: it may have been reused meanwhile. */
 		if (unlikely(!mtcp_ehash_match(sk, net, saddr, sport, daddr,
 					       hnum, dif, sdif))) {
-			sock_gen_put(sk);
+			mtcp_sock_gen_put(sk);
 			goto begin;
 		}
 		rcu_read_unlock();

@@ -69,7 +69,7 @@ IMPLEMENTED = {
     18: "TCP_USER_TIMEOUT",
 }
 
-# (level, opt) -> why: the core kernel (net/core/sock.c 6.1) checks
+# (level, opt) -> why: the core kernel (net/core/sock.c) checks
 # sk_is_tcp() here, so protocol 253 legitimately differs from TCP.
 CORE_TCP_ONLY = {
     (SOL_SOCKET, 60): "SO_ZEROCOPY: sock_setsockopt accepts it for TCP and UDP only (EOPNOTSUPP otherwise)",
@@ -77,6 +77,8 @@ CORE_TCP_ONLY = {
     (SOL_SOCKET, 65): "SO_TIMESTAMPING_NEW: as SO_TIMESTAMPING_OLD",
     (SOL_SOCKET, 80): "SO_DEVMEM_DONTNEED (6.12): sock_devmem_dontneed answers EBADF "
                       "for anything but TCP (sk_is_tcp)",
+    (SOL_SOCKET, 74): "SO_TXREHASH (7.x): the core answers EOPNOTSUPP for anything but "
+                      "TCP, getting and setting (6.1 and 6.12 take it for every protocol)",
 }
 
 INT_MAX = 0x7FFFFFFF
