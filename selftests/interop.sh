@@ -100,13 +100,13 @@ check_pair() {
 		peer_ok "$d/server.log" "server's socket table empty" &&
 		peer_ok "$d/client.log" "client's socket in TIME_WAIT" || st=1
 	if [ -s "$pcap" ]; then
-		"${CMP[@]}" no-rst "$pcap" >"$d/rst.txt" || st=1
-		cat "$d/rst.txt"
+		"${CMP[@]}" complete "$pcap" "$BYTES" || st=1
+		"${CMP[@]}" no-rst "$pcap" || st=1
 	else
 		echo "# $tag: no capture ($pcap)"
 		st=1
 	fi
-	tap $st "$what: clean close (both saw EOF, FIN/ACK both ways, no RST on the wire)"
+	tap $st "$what: clean close (both saw EOF, a FIN each way and acked, no RST on the wire)"
 	st=0
 	[ "$(cat "$d/server.rc")" = 0 ] && [ "$(cat "$d/client.rc")" = 0 ] || st=1
 	tap $st "$what: both VMs finished, every peer check passed, no kernel complaint"

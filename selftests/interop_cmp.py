@@ -7,6 +7,10 @@ their comparison.
     interop_cmp.py show PCAP             the normal form (handshake, data
                                          totals, teardown), for the log
     interop_cmp.py no-rst PCAP           exit 1 if any segment has RST
+    interop_cmp.py complete PCAP BYTES   exit 1 unless the capture holds the
+                                         whole exchange (handshake, BYTES
+                                         and the 65-byte answer, a FIN each
+                                         way, the last one acked)
     interop_cmp.py same PART PCAP REF    exit 1 unless PART (handshake,
                                          teardown or data) of PCAP is REF's
 
@@ -111,6 +115,28 @@ class Capture:
                 len(segs), sum(1 for s in segs if s.len), rexmit)
         return c
 
+    def problems(self, nbytes):
+        """Why this is not the whole exchange of nbytes (empty: it is)."""
+        why = []
+        if [s.flags & 0x17 for s in self.handshake] != [0x02, 0x12, 0x10]:
+            why.append("handshake is not SYN, SYN-ACK, ACK")
+        t = self.totals()
+        if t["C>S"][0] != nbytes or t["S>C"][0] != 65:
+            why.append("data phase carries %d and %d bytes, not %d and 65" % (
+                t["C>S"][0], t["S>C"][0], nbytes))
+        fins = {}
+        for s in self.teardown:
+            if s.flags & 0x01:
+                fins[s.src] = s.seq
+        if set(fins) != {self.client, self.server}:
+            why.append("no FIN from each side")
+        else:
+            last = self.teardown[-1]
+            want = (fins[self.server] + 1) & 0xffffffff
+            if last.src != self.client or not last.flags & 0x10 or last.ack != want:
+                why.append("the last segment is not the client's ACK of the server's FIN")
+        return why
+
     def wscales(self):
         return ["%s %s" % ("C>S" if s.src == self.client else "S>C", o)
                 for s in self.handshake for o in s.opts if o.startswith("wscale")]
@@ -148,14 +174,21 @@ def main():
             for s in cap.rsts:
                 print("# RST: %s > %s %s" % (s.src, s.dst, LADDER.label(s)))
             return 1 if cap.rsts else 0
+        if len(a) == 3 and a[0] == "complete":
+            why = Capture(a[1]).problems(int(a[2]))
+            for w in why:
+                print("# incomplete capture: " + w)
+            return 1 if why else 0
         if len(a) == 4 and a[0] == "same" and a[1] in ("handshake", "teardown", "data"):
             cap, ref = Capture(a[2]), Capture(a[3])
             if a[1] == "data":
                 got, want = totals_lines(cap), totals_lines(ref)
             else:
                 got, want = cap.lines(a[1]), ref.lines(a[1])
-            if got == want:
+            if got == want and got:
                 return 0
+            if not got or not want:
+                print("# %s: nothing to compare (an empty part)" % a[1])
             print("# %s differs: %s (got) vs %s (reference)" % (
                 a[1], os.path.basename(a[2]), os.path.basename(a[3])))
             n = max(len(got), len(want))

@@ -32,6 +32,8 @@ import subprocess
 import sys
 import time
 
+import interop_cmp
+
 PROTO = int(os.environ.get("MTCP_PROTO", "253"))
 DATA_SEED = 0x6d746370      # "mtcp"
 IFACE = os.environ.get("MTCP_WIRE_IF", "")
@@ -109,6 +111,23 @@ def start_capture():
     finish()
 
 
+def drain_capture(path, nbytes):
+    """Wait until tcpdump has written the whole exchange: on SIGINT it
+    stops at once, and the packets still in its ring buffer are lost."""
+    t0 = time.monotonic()
+    why = ["no capture"]
+    while time.monotonic() - t0 < WAIT_IO:
+        try:
+            why = interop_cmp.Capture(path).problems(nbytes)
+        except (interop_cmp.LADDER.Error, OSError) as e:
+            why = [str(e)]
+        if not why:
+            break
+        time.sleep(0.2)
+    ok(not why, "the capture holds the whole exchange (%.1f s)" % (time.monotonic() - t0),
+       "\n".join(why))
+
+
 def stop_capture(p, path):
     p.send_signal(signal.SIGINT)
     try:
@@ -167,6 +186,7 @@ def server(addr, port, nbytes):
     c.close()
     # LAST_ACK until the client's ACK of our FIN: then the table is empty
     wait_table(lambda s: not s, "server's socket table empty after close (LAST_ACK done)")
+    drain_capture(path, nbytes)
     stop_capture(cap, path)
     finish()
 
