@@ -17,8 +17,8 @@
  * module walks mini_tcp's tables (table.c: the listeners in lhash2, then
  * connections, request and TIME_WAIT socks in ehash), keeps to the
  * caller's network namespace, applies the state mask, the ports and the
- * bytecode, and resumes across netlink messages; it finds one socket by
- * its 4-tuple for an exact request.  inet_sk_diag_fill() reports a full
+ * bytecode, and resumes across netlink messages; an exact request finds
+ * its socket with table.c's own lookups.  inet_sk_diag_fill() reports a full
  * socket and calls back for its queues and tcp_info; the request and
  * TIME_WAIT socks are reported here.
  */
@@ -357,88 +357,6 @@ static void mtcp_diag_dump(struct sk_buff *skb, struct netlink_callback *cb,
 /* ------------------------------------------------------------ dump_one */
 
 /*
- * The connection, request or TIME_WAIT sock with local @laddr:@lport and
- * peer @raddr:@rport, as a segment arriving on device @dif would find it
- * (table.c's mtcp_lookup_established()), with a reference, or NULL.
- * Walked under the chain's lock rather than RCU: nothing moves meanwhile,
- * so the walk never starts over.
- */
-static struct sock *mtcp_diag_find_established(struct net *net,
-					       __be32 laddr, __be16 lport,
-					       __be32 raddr, __be16 rport,
-					       int dif)
-{
-	u16 hnum = ntohs(lport);
-	u32 hash = inet_ehashfn(net, laddr, hnum, raddr, rport);
-	struct inet_ehash_bucket *head =
-		&mtcp_hashinfo.ehash[hash & mtcp_hashinfo.ehash_mask];
-	spinlock_t *lock = inet_ehash_lockp(&mtcp_hashinfo, hash);
-	struct hlist_nulls_node *node;
-	struct sock *sk, *found = NULL;
-
-	spin_lock_bh(lock);
-	sk_nulls_for_each(sk, node, &head->chain) {
-		if (sk->sk_hash == hash && net_eq(sock_net(sk), net) &&
-		    sk->sk_num == hnum && sk->sk_dport == rport &&
-		    sk->sk_daddr == raddr && sk->sk_rcv_saddr == laddr &&
-		    inet_sk_bound_dev_eq(net, READ_ONCE(sk->sk_bound_dev_if),
-					 dif, 0) &&
-		    refcount_inc_not_zero(&sk->sk_refcnt)) {
-			found = sk;
-			break;
-		}
-	}
-	spin_unlock_bh(lock);
-	return found;
-}
-
-/*
- * The listener a segment for @laddr:@lport arriving on device @dif would
- * reach (table.c's mtcp_lookup_listener(): the exact address before
- * INADDR_ANY, one bound to the device first; of a SO_REUSEPORT group, the
- * first), with a reference, or NULL.  Under the lhash2 bucket's spinlock,
- * in process context: a hashed listener is alive, sock_hold() suffices.
- */
-static struct sock *mtcp_diag_find_listener(struct net *net, __be32 laddr,
-					    __be16 lport, int dif)
-{
-	const __be32 addrs[] = { laddr, htonl(INADDR_ANY) };
-	struct inet_listen_hashbucket *ilb2;
-	struct hlist_nulls_node *node;
-	u16 hnum = ntohs(lport);
-	struct sock *sk, *best;
-	int i, score, hiscore;
-
-	for (i = 0; i < ARRAY_SIZE(addrs); i++) {
-		ilb2 = &mtcp_hashinfo.lhash2[ipv4_portaddr_hash(net, addrs[i],
-								hnum) &
-					     mtcp_hashinfo.lhash2_mask];
-		best = NULL;
-		hiscore = 0;
-		spin_lock(&ilb2->lock);
-		sk_nulls_for_each(sk, node, &ilb2->nulls_head) {
-			if (!net_eq(sock_net(sk), net) || sk->sk_num != hnum ||
-			    sk->sk_rcv_saddr != addrs[i] ||
-			    !inet_sk_bound_dev_eq(net,
-						  READ_ONCE(sk->sk_bound_dev_if),
-						  dif, 0))
-				continue;
-			score = READ_ONCE(sk->sk_bound_dev_if) ? 2 : 1;
-			if (score > hiscore) {
-				best = sk;
-				hiscore = score;
-			}
-		}
-		if (best)
-			sock_hold(best);
-		spin_unlock(&ilb2->lock);
-		if (best)
-			return best;
-	}
-	return NULL;
-}
-
-/*
  * The socket of an exact request, with a reference, as TCP's lookup: the
  * request's source is the socket's local end.  mini_tcp is IPv4 only: an
  * AF_INET6 request finds a socket by v4-mapped addresses or none.
@@ -465,11 +383,19 @@ static struct sock *mtcp_diag_find(struct net *net,
 	default:
 		return ERR_PTR(-EINVAL);
 	}
-	sk = mtcp_diag_find_established(net, laddr, id->idiag_sport,
-					raddr, id->idiag_dport, id->idiag_if);
-	if (!sk)
-		sk = mtcp_diag_find_listener(net, laddr, id->idiag_sport,
-					     id->idiag_if);
+	/* What a segment from the peer, arriving on idiag_if, would reach. */
+	sk = mtcp_lookup_established(net, raddr, id->idiag_dport, laddr,
+				     ntohs(id->idiag_sport), id->idiag_if, 0);
+	if (!sk) {
+		rcu_read_lock();
+		sk = mtcp_lookup_listener(net, NULL, 0, raddr, id->idiag_dport,
+					  laddr, ntohs(id->idiag_sport),
+					  id->idiag_if, 0);
+		/* A listener is freed after a grace period (SOCK_RCU_FREE). */
+		if (sk && !refcount_inc_not_zero(&sk->sk_refcnt))
+			sk = NULL;
+		rcu_read_unlock();
+	}
 	if (!sk)
 		return ERR_PTR(-ENOENT);
 	if (sock_diag_check_cookie(sk, id->idiag_cookie)) {

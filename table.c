@@ -463,6 +463,7 @@ out:
 	rcu_read_unlock();
 	return NULL;
 }
+EXPORT_SYMBOL_NS_GPL(mtcp_lookup_established, MTCP_NS);	/* mini_tcp_diag */
 
 /*
  * Put a socket or request sock into ehash, replacing @osk (a request sock
@@ -827,7 +828,10 @@ static struct sock *mtcp_lhash2_lookup(const struct net *net,
 	return result;
 }
 
-/* The listener for a segment, under rcu_read_lock(), without a reference. */
+/*
+ * The listener for a segment, under rcu_read_lock(), without a reference.
+ * @skb may be NULL (no SO_REUSEPORT BPF program then, the flow hash only).
+ */
 struct sock *mtcp_lookup_listener(const struct net *net, struct sk_buff *skb,
 				  int doff, __be32 saddr, __be16 sport,
 				  __be32 daddr, u16 hnum, int dif, int sdif)
@@ -843,6 +847,7 @@ struct sock *mtcp_lookup_listener(const struct net *net, struct sk_buff *skb,
 				  skb, doff, saddr, sport, htonl(INADDR_ANY),
 				  hnum, dif, sdif);
 }
+EXPORT_SYMBOL_NS_GPL(mtcp_lookup_listener, MTCP_NS);	/* mini_tcp_diag */
 
 /*
  * The socket a received segment is for: a connection (with a reference,
