@@ -1202,10 +1202,20 @@ static void mtcp_child_process(struct sock *parent, struct sock *child,
 			       struct sk_buff *skb)
 	__releases(child)
 {
-	if (!sock_owned_by_user(child))
+	if (!sock_owned_by_user(child)) {
+		/*
+		 * As tcp_rcv_state_process() when a child reaches
+		 * ESTABLISHED: a shutdown(SHUT_WR) of the listener from
+		 * before listen() (ENOTCONN, but SEND_SHUTDOWN stays set, and
+		 * clones copy sk_shutdown) closes the child's sending side at
+		 * once, before the rest of the segment.
+		 */
+		if (child->sk_shutdown & SEND_SHUTDOWN)
+			mtcp_fsm_event(child, MTCP_EV_CLOSE);
 		mtcp_rcv_state_process(child, skb);
-	else
+	} else {
 		__sk_add_backlog(child, skb);	/* accepted and busy already */
+	}
 	/* The child is in the accept queue: wake accept(). */
 	parent->sk_data_ready(parent);
 	bh_unlock_sock(child);

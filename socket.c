@@ -213,6 +213,16 @@ int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 		mtcp_arm_keepalive(sk);
 		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
 	}
+	/*
+	 * As tcp_rcv_state_process(): a shutdown(SHUT_WR) that came before
+	 * the socket was synchronized (it returned ENOTCONN on a CLOSED
+	 * socket but left SEND_SHUTDOWN set) takes effect when SYN_RECEIVED
+	 * becomes ESTABLISHED, so a simultaneous open, a self-connect among
+	 * them, sends its FIN now.  TCP does not do this for SYN_SENT.
+	 */
+	if ((a & MTCP_ACT_CONNECTED) && old == TCP_SYN_RECV &&
+	    (sk->sk_shutdown & SEND_SHUTDOWN))
+		mtcp_fsm_event(sk, MTCP_EV_CLOSE);
 	if (a & MTCP_ACT_EOF) {
 		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 		sock_set_flag(sk, SOCK_DONE);

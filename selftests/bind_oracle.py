@@ -50,10 +50,23 @@ whole history of the scenario:
     without SO_REUSEADDR / SO_REUSEPORT; two SO_REUSEADDR sockets on one
     port, then listen on both; SO_REUSEPORT groups across uids; bind after
     connect (EINVAL), after a refused connect, double bind (EINVAL);
-    IP_FREEBIND;
-  - random: STEPS calls per seed, for the seeds FIXED_SEEDS and one seed
-    drawn from the clock (printed).  MTCP_SEED=N[,N...] replays exactly
-    those seeds; MTCP_ORACLE_STEPS changes STEPS.
+    IP_FREEBIND; shutdown() before connect() and before listen(); the
+    bind caches of TCP described below;
+  - random: STEPS calls per seed, for the seeds FIXED_SEEDS (make check
+    stays deterministic).  MTCP_SEED=N[,N...] runs those seeds instead,
+    "A-B" a range of them, "clock" one drawn from the clock (printed);
+    MTCP_ORACLE_STEPS changes STEPS.  A sweep of 400 seeds is how the
+    shutdown and cache cases were found.
+
+One divergence is by design and recognized (known_divergence): TCP's
+bind() takes a fast path when its port bucket's cached flags say every
+holder allows it (tb->fastreuse, tb->fastreuseport with fastuid and
+fast_rcv_saddr), flags set as holders join and not redone when a holder
+clears an option later, or when the compatible holder was admitted by
+SO_REUSEADDR rather than SO_REUSEPORT.  mini_tcp checks every holder as
+it is now and answers EADDRINUSE.  The test accepts that only where its
+own model of the holders (live slots' current options, closed
+connections' TIME_WAIT) finds the conflicting one.
 
 Each run of a scenario gets a fresh network namespace of its own (a forked
 child that unshare()s), for three reasons: both runs start from the same
@@ -370,19 +383,98 @@ def fmt(op):
     return " ".join(map(arg, op))
 
 
+def holder_conflict(ops, want, k):
+    """Whether bind ops[k] conflicts, by the rule TCP's inet_bind_conflict()
+    applies to each holder, with a socket held in a live slot as the
+    calls so far left it: its current SO_REUSEADDR/SO_REUSEPORT, its uid,
+    its address and port (from the outcomes in want), LISTEN or not.
+    A description of the first such holder, or None."""
+    live = {}
+    gone = []               # closed after a connection: maybe in TIME_WAIT
+
+    def bound(o):
+        if not o.startswith(("ok ", "EINPROGRESS/ok ")):
+            return None
+        return o.split(" ")[1].rstrip(",").rsplit(":", 1)
+    for j in range(k + 1):
+        o, w = ops[j], want[j] if j < len(want) else ""
+        kind, i = o[0], o[1] if len(o) > 1 else None
+        if kind in ("socket", "socket_uid", "close") and live.get(i, {}).get("conn"):
+            gone.append(live[i])
+        if kind in ("socket", "socket_uid"):
+            live[i] = {"uid": kind == "socket_uid", "REUSEADDR": 0, "REUSEPORT": 0,
+                       "at": None, "listen": False, "conn": False}
+        elif i not in live:
+            continue
+        elif kind == "opt" and o[2] in ("REUSEADDR", "REUSEPORT"):
+            live[i][o[2]] = o[3]
+        elif kind in ("bind", "listen", "connect_accept") and j < k and bound(w):
+            live[i]["at"] = bound(w)
+            live[i]["listen"] |= kind == "listen"
+            live[i]["conn"] |= kind == "connect_accept"
+        elif kind == "close":
+            del live[i]
+    i = ops[k][1]
+    me = live.get(i)
+    if me is None:
+        return None
+    if ops[k][0] == "bind":
+        addr = ops[k][2]    # (TCP said ok: if it had a port, it let it go)
+    elif me["at"] is not None:
+        addr = me["at"][0]  # listen() asks for its bound port again
+    else:
+        return None
+    port = want[k].rsplit(":", 1)[-1]
+    for n, o in live.items():
+        if n == i or o["at"] is None or o["at"][1] != port:
+            continue
+        if o["at"][0] != addr and "0.0.0.0" not in (addr, o["at"][0]):
+            continue
+        if me["REUSEADDR"] and o["REUSEADDR"] and not o["listen"]:
+            continue
+        if me["REUSEPORT"] and o["REUSEPORT"] and me["uid"] == o["uid"]:
+            continue
+        return "slot %d (%s:%s, %s%s)" % (n, o["at"][0], port, "+".join(
+            x for x in ("REUSEADDR", "REUSEPORT") if o[x]) or "no reuse option",
+            ", listening" if o["listen"] else "")
+    # a TIME_WAIT sock keeps the options its socket had; no uid counts
+    for o in gone:
+        if o["at"][1] != port or (o["at"][0] != addr and "0.0.0.0" not in (addr, o["at"][0])):
+            continue
+        if not (me["REUSEADDR"] and o["REUSEADDR"]) and not (me["REUSEPORT"] and o["REUSEPORT"]):
+            return "a closed connection's TIME_WAIT on %s:%s (%s)" % (o["at"][0], port, "+".join(
+                x for x in ("REUSEADDR", "REUSEPORT") if o[x]) or "no reuse option")
+    return None
+
+
 def known_divergence(ops, want, got, k):
     """Why the divergence at step k is one mini_tcp means to have, or None.
 
-    TCP's bind() skips its conflict check when the port's bucket says all
-    holders share SO_REUSEPORT with one uid (tb->fastreuseport, fastuid);
-    but that uid is the last joiner's, so after sockets of two uids came
-    together under SO_REUSEADDR, a SO_REUSEPORT socket of the last one's
-    uid is let in beside the other uid's socket.  mini_tcp checks every
-    holder, as SO_REUSEPORT's rule says (all of one effective uid): it
-    refuses with EADDRINUSE."""
+    TCP's bind() skips its per-holder conflict check when the port's
+    bucket says it may: tb->fastreuse (every holder had SO_REUSEADDR when
+    it joined) and tb->fastreuseport (all had SO_REUSEPORT with one uid,
+    fastuid, or the last joiner did after a check, FASTREUSEPORT_STRICT).
+    Those flags are cached when a holder joins and not redone when a
+    holder's options change later, and fastuid is the last joiner's; so
+    TCP lets in a socket that one of the holders, as it is now, conflicts
+    with.  mini_tcp checks every holder as it is: it refuses with
+    EADDRINUSE.  Recognized only when the test's own per-holder model
+    finds the conflicting holder; any other divergence is a failure."""
     op = ops[k]
-    if op[0] != "bind" or not want[k].startswith("ok ") or got[k] != "EADDRINUSE":
+    if op[0] not in ("bind", "listen") or not want[k].startswith("ok ") or \
+            got[k] != "EADDRINUSE":
         return None
+    holder = holder_conflict(ops, want, k)
+    if holder:
+        return ("TCP's cached fastreuse/fastreuseport let the %s in beside %s, "
+                "which conflicts with it as it is now; mini_tcp checks every holder"
+                % (op[0], holder))
+    if op[0] != "bind":
+        return None
+    # fastuid: after sockets of two uids came together under SO_REUSEADDR,
+    # a SO_REUSEPORT socket of the last one's uid is let in beside the
+    # other uid's socket (seen on 6.12; a holder the model does not track
+    # may be the one)
     port = want[k].rsplit(":", 1)[-1]
     uid_of, uids = {}, set()
     for j in range(k):
@@ -515,6 +607,40 @@ def directed():
                    ["connect", 5, "127.0.0.1", P1], ["unspec", 1], ["bind", 1, "127.0.0.1", P2],
                    ["states"]])
     sc["bind after connect, after a refused connect, twice"] = ops
+    # shutdown() on a socket never connected: ENOTCONN, but SEND_SHUTDOWN
+    # stays set; a simultaneous open (here a self-connect) sends its FIN
+    # on reaching ESTABLISHED, an ordinary connect does not
+    ops = (s(0) + [["bind", 0, "127.0.0.1", P1], ["shutdown", 0, "RDWR"],
+                   ["connect_accept", 0, "127.0.0.1", P1], ["states"],
+                   ["connect_accept", 0, "127.0.0.1", P1]] +
+           s(1) + [["bind", 1, "127.0.0.1", P2], ["shutdown", 1, "WR"],
+                   ["connect_accept", 1, "127.0.0.1", P2], ["states"]] +
+           s(2, "REUSEADDR") + [["bind", 2, "0.0.0.0", P2], ["listen", 2]] +
+           s(3) + [["shutdown", 3, "WR"], ["connect_accept", 3, "127.0.0.1", P2],
+                   ["states"], ["shutdown", 3, "WR"], ["states"]])
+    sc["shutdown before connect, then a self-connect and a connect"] = ops
+    # the same before listen(): every child, a clone, sends its FIN as it
+    # reaches ESTABLISHED, so the server closes first and holds TIME_WAIT
+    ops = (s(0, uid=True) + [["bind", 0, "0.0.0.0", P2], ["shutdown", 0, "RDWR"],
+                             ["listen", 0]] +
+           s(1) + [["bind", 1, "127.0.0.2", P1], ["connect_accept", 1, "127.0.0.2", P2],
+                   ["states"], ["close", 1], ["closechild"], ["states"]] +
+           s(0) + [["bind", 0, "127.0.0.2", P2], ["bind", 0, "127.0.0.2", P1], ["states"]])
+    sc["shutdown before listen: the children close first"] = ops
+    # TCP's bind caches (see known_divergence): a holder that dropped its
+    # option after joining; SO_REUSEPORT let in on a FASTREUSEPORT_STRICT
+    # bucket beside a holder that only SO_REUSEADDR made compatible.
+    # TCP answers ok, mini_tcp EADDRINUSE: here so that the rule which
+    # recognizes this divergence is exercised on every run.
+    for opt, addr in (("REUSEADDR", "0.0.0.0"), ("REUSEPORT", "127.0.0.1")):
+        sc["a holder that cleared %s after its bind" % opt] = (
+            s(0, opt) + [["bind", 0, addr, P1], ["opt", 0, opt, 0]] +
+            s(1, opt) + [["bind", 1, "0.0.0.0", P1]])
+    for addr in ("0.0.0.0", "127.0.0.2"):
+        sc["SO_REUSEPORT beside a SO_REUSEADDR holder, a both-options one on %s" % addr] = (
+            s(0, "REUSEADDR") + [["bind", 0, "127.0.0.2", P1]] +
+            s(1, "REUSEADDR", "REUSEPORT") + [["bind", 1, addr, P1]] +
+            s(2, "REUSEPORT") + [["bind", 2, "127.0.0.2", P1]])
     # an address on no interface
     ops = (s(0) + [["bind", 0, "10.9.9.9", P1], ["opt", 0, "FREEBIND", 1],
                    ["bind", 0, "10.9.9.9", P1], ["listen", 0]] +
@@ -618,9 +744,17 @@ def main():
     for desc, ops in directed().items():
         compare(desc, ops)
     if os.environ.get("MTCP_SEED"):
-        seeds = [int(x) for x in os.environ["MTCP_SEED"].split(",")]
+        seeds = []
+        for x in os.environ["MTCP_SEED"].split(","):
+            if x == "clock":
+                seeds.append(int(time.time() * 1000) % 1000000)
+            elif "-" in x:
+                a, b = map(int, x.split("-"))
+                seeds += range(a, b + 1)
+            else:
+                seeds.append(int(x))
     else:
-        seeds = list(FIXED_SEEDS) + [int(time.time() * 1000) % 1000000]
+        seeds = list(FIXED_SEEDS)
     for seed in seeds:
         counts = {}
         print("# seed %d (replay: MTCP_SEED=%d)" % (seed, seed))
