@@ -23,6 +23,10 @@
 /* sk_under_memory_pressure(), sk_memory_allocated() left net/sock.h (6.10) */
 #include <net/proto_memory.h>
 #endif
+#ifdef MTCP_HAVE_SKBUFF_REF_H
+/* skb_frag_unref() left linux/skbuff.h (6.11) */
+#include <linux/skbuff_ref.h>
+#endif
 
 /* sysctl handlers take a const table (6.11). */
 #ifdef MTCP_HAVE_CONST_CTL_TABLE

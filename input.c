@@ -377,6 +377,10 @@ static void mtcp_ack_advance(struct sock *sk, u32 ack)
 		__skb_unlink(skb, &sk->sk_write_queue);
 		mtcp_wqueue_free(sk, skb);
 	}
+	/* A skb of several segments (GSO) acknowledged in part samples too. */
+	if (skb && !first_sent && !rtx_acked && !MTCP_SKB_CB(skb)->sacked &&
+	    MTCP_SKB_CB(skb)->when && after(ack, MTCP_SKB_CB(skb)->seq))
+		first_sent = MTCP_SKB_CB(skb)->when;
 	/*
 	 * Karn's rule (RFC 6298 §3): an ACK that covers a retransmission
 	 * cannot tell which transmission it answers - no sample at all,

@@ -151,6 +151,14 @@ static const struct ctl_table mtcp_sysctl_template[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_ONE,
 	},
+	{
+		.procname	= "gso",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
 	/* Module-wide from here on: see mtcp_sysctl_init_net(). */
 	{
 		.procname	= "mem",
@@ -184,6 +192,7 @@ static int mtcp_sysctl_init_net(struct net *net, struct mtcp_net *mn)
 		&mn->sysctl_fin_timeout, &mn->sysctl_tw_timeout,
 		&mn->sysctl_invalid_ratelimit, &mn->sysctl_challenge_ack_limit,
 		&mn->sysctl_window_scaling, &mn->sysctl_moderate_rcvbuf,
+		&mn->sysctl_gso,
 	};
 	/*
 	 * The memory limits are module-wide, as TCP's tcp_mem is: the
@@ -252,6 +261,7 @@ static int __net_init mtcp_net_init(struct net *net)
 	mn->sysctl_challenge_ack_limit = INT_MAX;	/* off, as TCP's */
 	mn->sysctl_window_scaling = 1;
 	mn->sysctl_moderate_rcvbuf = 1;
+	mn->sysctl_gso = 1;
 
 	refcount_set(&mn->tw_death_row.tw_refcount, 1);
 	mn->tw_death_row.sysctl_max_tw_buckets = 262144;
@@ -377,11 +387,18 @@ static int __init mtcp_init(void)
 	if (err)
 		goto unregister_proto;
 
+	/* Before the first socket: every skb we send may be segmented. */
+	err = mtcp_offload_init();
+	if (err) {
+		pr_err("IP protocol %d already has an offload\n", mtcp_ipproto);
+		goto unregister_pernet;
+	}
+
 	/* Returns -1, not an errno, when the slot is taken. */
 	if (inet_add_protocol(&mtcp_protocol, mtcp_ipproto) < 0) {
 		pr_err("IP protocol %d is already registered\n", mtcp_ipproto);
 		err = -EBUSY;
-		goto unregister_pernet;
+		goto del_offload;
 	}
 
 	/*
@@ -403,6 +420,8 @@ static int __init mtcp_init(void)
 
 del_protocol:
 	inet_del_protocol(&mtcp_protocol, mtcp_ipproto);
+del_offload:
+	mtcp_offload_exit();
 unregister_pernet:
 	unregister_pernet_subsys(&mtcp_net_ops);
 unregister_proto:
@@ -420,6 +439,10 @@ static void __exit mtcp_exit(void)
 	inet_del_protocol(&mtcp_protocol, mtcp_ipproto);
 	/* inet_del_protocol waited for readers; none of our handlers runs. */
 	unregister_pernet_subsys(&mtcp_net_ops);
+	/* No socket is left to send; an skb of ours still queued for a
+	 * device is dropped instead of segmented (-EPROTONOSUPPORT).
+	 */
+	mtcp_offload_exit();
 	proto_unregister(&mtcp_prot);
 	mtcp_mem_exit();
 	mtcp_tables_free();

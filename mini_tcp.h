@@ -43,6 +43,14 @@
 #define MTCP_MAX_WINDOW		65535U	/* the header's window field */
 #define MTCP_MAX_WSCALE		14U	/* RFC 7323 §2.3 */
 #define MTCP_MAX_HEADER		(MTCP_HDR_MAX + MAX_HEADER)
+/*
+ * GSO (offload.c): a data segment's header is 20 bytes, the core counts
+ * the 12 of an SCTP header for SKB_GSO_SCTP: gso_size carries the
+ * difference.  At most this much payload in one skb: its IP length must
+ * fit in 16 bits.
+ */
+#define MTCP_GSO_PAD		(MTCP_HDR_MIN - 12U)
+#define MTCP_GSO_MAX_PAYLOAD	(65535U - MTCP_HDR_MAX - 60U)
 #define MTCP_TIMEOUT_INIT	((unsigned int)HZ)	/* RFC 6298 initial RTO */
 #define MTCP_RTO_MIN		((unsigned int)(HZ / 5))
 #define MTCP_RTO_MAX		((unsigned int)(120 * HZ))
@@ -313,6 +321,7 @@ struct mtcp_net {
 	int	sysctl_challenge_ack_limit;	/* per second, INT_MAX: off */
 	int	sysctl_window_scaling;		/* RFC 7323 window scale option */
 	int	sysctl_moderate_rcvbuf;		/* receive buffer autotuning */
+	int	sysctl_gso;			/* multi-segment skbs (offload.c) */
 	u32	challenge_timestamp;	/* second of the current quota */
 	u32	challenge_count;	/* challenge ACKs left in it */
 };
@@ -375,6 +384,9 @@ void mtcp_send_probe(struct sock *sk);
 void mtcp_send_active_rst(struct sock *sk, gfp_t gfp);
 void mtcp_send_fin(struct sock *sk);
 void mtcp_push(struct sock *sk);
+unsigned int mtcp_size_goal(struct sock *sk);
+int mtcp_offload_init(void);
+void mtcp_offload_exit(void);
 int mtcp_retransmit_head(struct sock *sk);
 void mtcp_write_wakeup(struct sock *sk);
 void mtcp_enter_loss(struct sock *sk);

@@ -171,11 +171,58 @@ static void mtcp_csum(struct sk_buff *skb, netdev_features_t caps,
 	skb->ip_summed = CHECKSUM_NONE;
 }
 
-static void mtcp_count_out(struct net *net, u8 flags)
+static void mtcp_count_out(struct net *net, u8 flags, unsigned int segs)
 {
-	MTCP_INC_STATS(net, MTCP_MIB_OUTSEGS);
+	MTCP_ADD_STATS(net, MTCP_MIB_OUTSEGS, segs);
 	if (flags & TCPHDR_RST)
 		MTCP_INC_STATS(net, MTCP_MIB_OUTRSTS);
+}
+
+/*
+ * Bytes one write-queue skb may hold, as tcp_xmit_size_goal(): one
+ * segment, or with GSO (offload.c) several whole segments: as many as
+ * fit in one IP packet's length, no more than half the largest window
+ * the peer offered (a small window would keep splitting them), and no
+ * more than a quarter of the congestion window, at least two.  The last
+ * stands in for TCP's pacing-rate bound (tcp_tso_autosize()): a loss on
+ * a virtual link (or a qdisc such as netem) takes a whole skb, and a
+ * small window recovers from small bursts only.
+ */
+unsigned int mtcp_size_goal(struct sock *sk)
+{
+	const struct mini_sock *ms = mtcp_sk(sk);
+	unsigned int mss = max_t(unsigned int, ms->mss, 64);
+	unsigned int segs;
+
+	if (!READ_ONCE(mtcp_pernet(sock_net(sk))->sysctl_gso))
+		return mss;
+	segs = min3(MTCP_GSO_MAX_PAYLOAD / mss, ms->max_window / 2 / mss,
+		    max(ms->snd_cwnd / 4, 2U));
+	return max(segs, 1U) * mss;
+}
+
+/*
+ * A data skb of more than one MSS leaves marked for segmentation: GSO type
+ * and size as offload.c expects them, the segment count for the IP ID
+ * and the statistics.  A shorter one has whatever an earlier, longer
+ * transmission of its skb left cleared.  @skb's shared info is its own or
+ * shared with the write queue's skb alone (mtcp_transmit() copies when
+ * another clone is out).  Returns the number of segments.
+ */
+static unsigned int mtcp_set_gso(struct sk_buff *skb, unsigned int mss)
+{
+	struct skb_shared_info *shinfo = skb_shinfo(skb);
+
+	if (skb->len <= mss) {
+		shinfo->gso_size = 0;
+		shinfo->gso_segs = 0;
+		shinfo->gso_type = 0;
+		return 1;
+	}
+	shinfo->gso_size = mss + MTCP_GSO_PAD;
+	shinfo->gso_segs = DIV_ROUND_UP(skb->len, mss);
+	shinfo->gso_type = SKB_GSO_SCTP;
+	return shinfo->gso_segs;
 }
 
 /*
@@ -191,6 +238,8 @@ static int mtcp_transmit(struct sock *sk, struct sk_buff *oskb, u32 seq,
 {
 	struct inet_sock *inet = inet_sk(sk);
 	struct mini_sock *ms = mtcp_sk(sk);
+	netdev_features_t caps = sk->sk_route_caps;
+	unsigned int segs = 1;
 	struct sk_buff *skb;
 	u16 window;
 	int err;
@@ -204,6 +253,10 @@ static int mtcp_transmit(struct sock *sk, struct sk_buff *oskb, u32 seq,
 			return -ENOBUFS;
 		/* Our control block is no business of the IP layer's. */
 		memset(skb->cb, 0, sizeof(struct inet_skb_parm));
+		segs = mtcp_set_gso(skb, ms->mss);
+		/* Segments get their checksums in offload.c, by the device. */
+		if (segs > 1)
+			caps = NETIF_F_HW_CSUM;
 	} else {
 		skb = alloc_skb(MTCP_MAX_HEADER, gfp);
 		if (!skb)
@@ -242,10 +295,10 @@ static int mtcp_transmit(struct sock *sk, struct sk_buff *oskb, u32 seq,
 			  (flags & TCPHDR_ACK) ? ms->rcv_nxt : 0, flags, window,
 			  (flags & TCPHDR_SYN) ? ms->advmss : 0,
 			  (flags & TCPHDR_SYN) && ms->wscale_ok ? ms->rcv_wscale : -1);
-	mtcp_csum(skb, sk->sk_route_caps, inet->inet_saddr, inet->inet_daddr);
+	mtcp_csum(skb, caps, inet->inet_saddr, inet->inet_daddr);
 	skb_set_owner_w(skb, sk);
 
-	mtcp_count_out(sock_net(sk), flags);
+	mtcp_count_out(sock_net(sk), flags, segs);
 	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
 	return net_xmit_eval(err);
 }
@@ -534,9 +587,10 @@ static int mtcp_fragment(struct sock *sk, struct sk_buff *skb, unsigned int len)
 
 /*
  * How much of @skb may go now: the peer's window and the congestion
- * window, with sender-side silly window avoidance (RFC 9293 §3.8.6.2.1):
- * a partial segment only if it is at least half the largest window the
- * peer ever offered, or the whole rest.  0: nothing now.
+ * window, in whole segments (one skb carries several with GSO), with
+ * sender-side silly window avoidance (RFC 9293 §3.8.6.2.1): a partial
+ * segment only if it is at least half the largest window the peer ever
+ * offered, or the whole rest.  0: nothing now.
  */
 static unsigned int mtcp_send_limit(struct sock *sk, struct sk_buff *skb)
 {
@@ -550,8 +604,8 @@ static unsigned int mtcp_send_limit(struct sock *sk, struct sk_buff *skb)
 		return room || ms->snd_una == ms->snd_nxt ? 1 : 0;
 	if (!after(wnd_end, seq))
 		return 0;
-	/* (An skb queued before the path MTU fell may exceed the MSS.) */
-	limit = min3(wnd_end - seq, room, (u32)ms->mss);
+	/* (An skb queued before the MSS or the window fell may be longer.) */
+	limit = min3(wnd_end - seq, room, mtcp_size_goal(sk));
 	if (limit >= skb->len) {
 		/*
 		 * Nagle (RFC 896, Minshall's variant as TCP): a small
@@ -565,7 +619,9 @@ static unsigned int mtcp_send_limit(struct sock *sk, struct sk_buff *skb)
 			return 0;
 		return skb->len;
 	}
-	if (limit >= ms->mss || (limit && limit >= ms->max_window / 2))
+	if (limit >= ms->mss)
+		return rounddown(limit, ms->mss);
+	if (limit && limit >= ms->max_window / 2)
 		return limit;
 	return 0;
 }
@@ -602,13 +658,68 @@ static int mtcp_send_new(struct sock *sk, struct sk_buff *skb,
 }
 
 /*
+ * Drop the acknowledged first @len bytes of a write-queue skb, as
+ * tcp_trim_head(): a skb of several segments (GSO) may be acknowledged
+ * in part.  The payload is in page fragments (sendmsg); the memory stays
+ * charged until the rest is acknowledged.
+ */
+static int mtcp_trim_head(struct sk_buff *skb, unsigned int len)
+{
+	struct skb_shared_info *shinfo;
+	unsigned int head, eat;
+	int i, k = 0;
+
+	/* A clone still out shares the fragment array: take our own. */
+	if (skb_cloned(skb)) {
+		unsigned int truesize = skb->truesize;
+
+		if (pskb_expand_head(skb, 0, 0, GFP_ATOMIC))
+			return -ENOMEM;
+		skb->truesize = truesize;
+	}
+	head = min(len, skb_headlen(skb));
+	__skb_pull(skb, head);
+	eat = len - head;
+	shinfo = skb_shinfo(skb);
+	for (i = 0; i < shinfo->nr_frags; i++) {
+		unsigned int size = skb_frag_size(&shinfo->frags[i]);
+
+		if (size <= eat) {
+			skb_frag_unref(skb, i);
+			eat -= size;
+			continue;
+		}
+		shinfo->frags[k] = shinfo->frags[i];
+		if (eat) {
+			skb_frag_off_add(&shinfo->frags[k], eat);
+			skb_frag_size_sub(&shinfo->frags[k], eat);
+			eat = 0;
+		}
+		k++;
+	}
+	shinfo->nr_frags = k;
+	skb->data_len -= len - head;
+	skb->len -= len - head;
+	return 0;
+}
+
+/*
  * Resend @skb (loss recovery): count it, and take no RTT sample from it.
- * One sent before the path MTU fell is cut to the MSS first.
+ * What the peer acknowledged of it goes first; one longer than the MSS
+ * (GSO, or sent before the path MTU fell) is cut to the MSS.
  */
 static int mtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 {
+	struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+	u32 una = mtcp_sk(sk)->snd_una;
 	int err;
 
+	if (before(cb->seq, una) && una - cb->seq < skb->len) {
+		err = mtcp_trim_head(skb, una - cb->seq);
+		if (err)
+			return err;
+		cb->seq = una;
+	}
 	if (skb->len > mtcp_sk(sk)->mss) {
 		err = mtcp_fragment(sk, skb, mtcp_sk(sk)->mss);
 		if (err)
@@ -790,7 +901,7 @@ int mtcp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
 	mtcp_csum(skb, 0, ireq->ir_loc_addr, ireq->ir_rmt_addr);
 	skb_dst_set(skb, dst);
 
-	mtcp_count_out(net, TCPHDR_SYN | TCPHDR_ACK);
+	mtcp_count_out(net, TCPHDR_SYN | TCPHDR_ACK, 1);
 	if (req->num_retrans)
 		MTCP_INC_STATS(net, MTCP_MIB_RETRANSSEGS);
 	else
@@ -850,7 +961,7 @@ void mtcp_v4_send_reply(struct net *net, const struct sock *sk,
 	mtcp_csum(skb, 0, iph->daddr, iph->saddr);
 	skb_dst_set(skb, &rt->dst);
 
-	mtcp_count_out(net, flags);
+	mtcp_count_out(net, flags, 1);
 	/*
 	 * The control socket is shared by every CPU; serialize on it with BHs
 	 * off: we may be in process context (a backlog), and transmitting

@@ -580,14 +580,9 @@ static int mtcp_disconnect(struct sock *sk, int flags)
 
 /* ---------------------------------------------------------- send, receive */
 
-/* Bytes sendmsg may put in one queued skb: one segment. */
-static int mtcp_size_goal(struct sock *sk)
-{
-	return max_t(int, mtcp_sk(sk)->mss, 64);
-}
-
 /* The tail of the write queue takes more bytes while it is unsent data. */
-static bool mtcp_can_append(struct sock *sk, struct sk_buff *skb, int goal)
+static bool mtcp_can_append(struct sock *sk, struct sk_buff *skb,
+			    unsigned int goal)
 {
 	return skb && !(MTCP_SKB_CB(skb)->flags & (TCPHDR_SYN | TCPHDR_FIN)) &&
 	       !after(mtcp_sk(sk)->snd_nxt, MTCP_SKB_CB(skb)->seq) &&
@@ -654,7 +649,7 @@ static int mtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 
 	while (copied < size) {
 		struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
-		int goal = mtcp_size_goal(sk);
+		unsigned int goal = mtcp_size_goal(sk);
 		size_t chunk;
 
 		err = -EPIPE;

@@ -71,6 +71,46 @@ def t_small_window(w):
         c.send("A", win=1000)
 
 
+@test("one_write_into_an_open_window_leaves_as_full_segments")
+def t_burst(w):
+    """12000 bytes in one write into a 51200-byte window (MSS 1000, shift
+    7): the first flight is the initial cwnd, 10 segments of exactly 1000
+    bytes, contiguous; after their ACK the last 2000 bytes, PSH on the
+    segment that ends the write.  mini_tcp puts PSH on no other segment;
+    TCP also marks one whenever more than half the peer's largest window
+    went out since the last (forced_push(), and the SYN's window, 400
+    bytes unscaled, is its max_window here), so that part is ours.  For
+    mini_tcp the flight leaves as GSO skbs (two segments each at this
+    cwnd) that offload.c cuts for tun, which cannot take them whole; the
+    wire library checks every segment's checksum."""
+    c = w.passive_open(options=[("mss", 1000), ("nop",), ("wscale", 7)], win=400)
+    check(wscale_of(c.synack) is not None, "no window scale in the SYN-ACK")
+    s = c.sock
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"b" * 12000)
+    base, got = c.rcv_nxt, []
+    deadline = time.monotonic() + T(3)
+    while len(got) < 10 and time.monotonic() < deadline:
+        got += [x for x in c.segments(0.2) if x.payload]
+    got += [x for x in c.segments(0.3) if x.payload]
+    check_eq(len(got), 10, "segments in the first flight")
+    for i, seg in enumerate(got):
+        check_eq(seg.seq, seq_add(base, 1000 * i), "seq of segment %d" % i)
+        check_eq(len(seg.payload), 1000, "length of segment %d" % i)
+        check(wire.IS_TCP or not seg.flags & wire.PSH,
+              "PSH on segment %d of 10, the write goes on" % i)
+    c.send("A", ack=got[-1].end, win=400)
+    rest = []
+    deadline = time.monotonic() + T(3)
+    while len(rest) < 2 and time.monotonic() < deadline:
+        rest += [x for x in c.segments(0.2) if x.payload]
+    check_eq([len(x.payload) for x in rest], [1000, 1000], "the rest")
+    check_eq(rest[0].seq, got[-1].end, "seq after the flight")
+    check(rest[-1].flags & wire.PSH, "no PSH on the segment that ends the write")
+    check(wire.IS_TCP or not rest[0].flags & wire.PSH, "PSH before the end of the write")
+    c.send("A", ack=rest[-1].end, win=400)
+
+
 @test("three_duplicate_acks_fast_retransmit")
 def t_fast_retransmit(w):
     c = w.passive_open(mss=1000)
