@@ -387,18 +387,18 @@ static int __init mtcp_init(void)
 	if (err)
 		goto unregister_proto;
 
-	/* Before the first socket: every skb we send may be segmented. */
-	err = mtcp_offload_init();
-	if (err) {
-		pr_err("IP protocol %d already has an offload\n", mtcp_ipproto);
-		goto unregister_pernet;
-	}
-
 	/* Returns -1, not an errno, when the slot is taken. */
 	if (inet_add_protocol(&mtcp_protocol, mtcp_ipproto) < 0) {
 		pr_err("IP protocol %d is already registered\n", mtcp_ipproto);
 		err = -EBUSY;
-		goto del_offload;
+		goto unregister_pernet;
+	}
+
+	/* Before the first socket: every skb we send may be segmented. */
+	err = mtcp_offload_init();
+	if (err) {
+		pr_err("IP protocol %d already has an offload (GSO)\n", mtcp_ipproto);
+		goto del_protocol;
 	}
 
 	/*
@@ -412,16 +412,16 @@ static int __init mtcp_init(void)
 	if (!mtcp_protosw.list.next) {
 		pr_err("IP protocol %d is already registered\n", mtcp_ipproto);
 		err = -EBUSY;
-		goto del_protocol;
+		goto del_offload;
 	}
 
 	pr_info("registered as IP protocol %d\n", mtcp_ipproto);
 	return 0;
 
-del_protocol:
-	inet_del_protocol(&mtcp_protocol, mtcp_ipproto);
 del_offload:
 	mtcp_offload_exit();
+del_protocol:
+	inet_del_protocol(&mtcp_protocol, mtcp_ipproto);
 unregister_pernet:
 	unregister_pernet_subsys(&mtcp_net_ops);
 unregister_proto:
