@@ -1207,15 +1207,8 @@ static void mtcp_child_process(struct sock *parent, struct sock *child,
 	__releases(child)
 {
 	if (!sock_owned_by_user(child)) {
-		/*
-		 * As tcp_rcv_state_process() when a child reaches
-		 * ESTABLISHED: a shutdown(SHUT_WR) of the listener from
-		 * before listen() (ENOTCONN, but SEND_SHUTDOWN stays set, and
-		 * clones copy sk_shutdown) closes the child's sending side at
-		 * once, before the rest of the segment.
-		 */
-		if (child->sk_shutdown & SEND_SHUTDOWN)
-			mtcp_fsm_event(child, MTCP_EV_CLOSE);
+		/* It is ESTABLISHED (mtcp_v4_syn_recv_sock): before the rest. */
+		mtcp_pending_shutdown(child);
 		mtcp_rcv_state_process(child, skb);
 	} else {
 		__sk_add_backlog(child, skb);	/* accepted and busy already */

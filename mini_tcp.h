@@ -350,6 +350,7 @@ void mtcp_mem_exit(void);
 void mtcp_set_state(struct sock *sk, int state);
 void mtcp_done(struct sock *sk);
 int mtcp_fsm_event(struct sock *sk, enum mtcp_event ev);
+void mtcp_pending_shutdown(struct sock *sk);
 int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t);
 void mtcp_get_info(struct sock *sk, struct tcp_info *info);	/* TCP_INFO */
 extern const struct proto_ops mtcp_stream_ops, mtcp_stream_peek_off_ops;

@@ -534,6 +534,24 @@ static u32 mtcp_cwnd_room(const struct mini_sock *ms)
 }
 
 /*
+ * A clone may still be out, sharing the fragment array that splitting or
+ * trimming @skb rewrites: take a private head first.  Its truesize stays
+ * what the queue was charged (what skb_unclone_keeptruesize() guarantees
+ * in the core; the allocator's rounding may differ by a few bytes).
+ */
+static int mtcp_unclone_keep_truesize(struct sk_buff *skb)
+{
+	unsigned int truesize = skb->truesize;
+
+	if (!skb_cloned(skb))
+		return 0;
+	if (pskb_expand_head(skb, 0, 0, GFP_ATOMIC))
+		return -ENOMEM;
+	skb->truesize = truesize;
+	return 0;
+}
+
+/*
  * Split a write-queue skb so that its first @len bytes go out alone (the
  * window or the congestion window allows no more), as tso_fragment() does.
  * The tail keeps the FIN and the PSH; both halves stay on the queue.
@@ -544,19 +562,8 @@ static int mtcp_fragment(struct sock *sk, struct sk_buff *skb, unsigned int len)
 	unsigned int nlen = skb->len - len;
 	struct sk_buff *buff;
 
-	/*
-	 * A clone may still be out, sharing the fragment list skb_split()
-	 * rewrites: take a private head first.  Its truesize stays what the
-	 * queue was charged (what skb_unclone_keeptruesize() guarantees in
-	 * the core; the allocator's rounding may differ by a few bytes).
-	 */
-	if (skb_cloned(skb)) {
-		unsigned int truesize = skb->truesize;
-
-		if (pskb_expand_head(skb, 0, 0, GFP_ATOMIC))
-			return -ENOMEM;
-		skb->truesize = truesize;
-	}
+	if (mtcp_unclone_keep_truesize(skb))
+		return -ENOMEM;
 	buff = mtcp_alloc_wqueue_skb(GFP_ATOMIC | __GFP_NOWARN);
 	if (!buff)
 		return -ENOMEM;
@@ -669,14 +676,8 @@ static int mtcp_trim_head(struct sk_buff *skb, unsigned int len)
 	unsigned int head, eat;
 	int i, k = 0;
 
-	/* A clone still out shares the fragment array: take our own. */
-	if (skb_cloned(skb)) {
-		unsigned int truesize = skb->truesize;
-
-		if (pskb_expand_head(skb, 0, 0, GFP_ATOMIC))
-			return -ENOMEM;
-		skb->truesize = truesize;
-	}
+	if (mtcp_unclone_keep_truesize(skb))
+		return -ENOMEM;
 	head = min(len, skb_headlen(skb));
 	__skb_pull(skb, head);
 	eat = len - head;

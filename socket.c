@@ -163,6 +163,20 @@ static void mtcp_report_error(struct sock *sk, int err)
 }
 
 /*
+ * As tcp_rcv_state_process() when SYN_RECEIVED becomes ESTABLISHED: a
+ * shutdown(SHUT_WR) from before the socket was synchronized (ENOTCONN on
+ * a CLOSED socket, but SEND_SHUTDOWN stays set; a listener's, before
+ * listen(), is copied into every child) takes effect now, so a
+ * simultaneous open (a self-connect among them) or such a child sends its
+ * FIN.  TCP does not do this for SYN_SENT.
+ */
+void mtcp_pending_shutdown(struct sock *sk)
+{
+	if (sk->sk_shutdown & SEND_SHUTDOWN)
+		mtcp_fsm_event(sk, MTCP_EV_CLOSE);
+}
+
+/*
  * Carry out a transition of the state machine on a full socket, in the
  * order a reader of RFC 9293 expects: new state, segments, errors, then
  * TIME_WAIT or release.  @old is the state the transition starts from.
@@ -213,16 +227,8 @@ int mtcp_fsm_run(struct sock *sk, int old, struct mtcp_transition t)
 		mtcp_arm_keepalive(sk);
 		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
 	}
-	/*
-	 * As tcp_rcv_state_process(): a shutdown(SHUT_WR) that came before
-	 * the socket was synchronized (it returned ENOTCONN on a CLOSED
-	 * socket but left SEND_SHUTDOWN set) takes effect when SYN_RECEIVED
-	 * becomes ESTABLISHED, so a simultaneous open, a self-connect among
-	 * them, sends its FIN now.  TCP does not do this for SYN_SENT.
-	 */
-	if ((a & MTCP_ACT_CONNECTED) && old == TCP_SYN_RECV &&
-	    (sk->sk_shutdown & SEND_SHUTDOWN))
-		mtcp_fsm_event(sk, MTCP_EV_CLOSE);
+	if ((a & MTCP_ACT_CONNECTED) && old == TCP_SYN_RECV)
+		mtcp_pending_shutdown(sk);
 	if (a & MTCP_ACT_EOF) {
 		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 		sock_set_flag(sk, SOCK_DONE);
