@@ -1281,6 +1281,55 @@ int mtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
+/*
+ * A segment for a connection, from softirq: processed now under the
+ * socket's spinlock, or parked in the backlog while the owner holds the
+ * socket (recvmsg copying, sendmsg), to be processed in release_sock().
+ *
+ * Not __sk_receive_skb(): it drops once the receive queue and the backlog
+ * together reach sk_rcvbuf, before looking at the segment.  A receiver
+ * whose reader is copying a full window out of the queue would then drop
+ * in-window data that the window it advertised invites (a whole GSO skb
+ * at a time, which NewReno without SACK repairs only by a retransmission
+ * timeout).  As tcp_add_backlog(), the backlog may hold twice the receive
+ * buffer, half the send buffer and 64 KiB more; in-window data that finds
+ * no room in the queue is dropped, and counted, where it is queued
+ * (mtcp_data_queue()).
+ */
+static int mtcp_v4_rcv_locked(struct sock *sk, struct sk_buff *skb,
+			      bool refcounted)
+{
+	u64 limit;
+
+	if (sk_filter_trim_cap(sk, skb, mtcp_hdr(skb)->doff * 4))
+		goto discard;
+	skb->dev = NULL;	/* the device may go away while it is queued */
+
+	bh_lock_sock_nested(sk);
+	if (!sock_owned_by_user(sk)) {
+		mtcp_v4_do_rcv(sk, skb);
+	} else {
+		limit = ((u64)READ_ONCE(sk->sk_rcvbuf) << 1) +
+			(READ_ONCE(sk->sk_sndbuf) >> 1) + SZ_64K;
+		if (unlikely(sk_add_backlog(sk, skb, min_t(u64, limit, UINT_MAX)))) {
+			bh_unlock_sock(sk);
+			atomic_inc(&sk->sk_drops);
+			MTCP_INC_STATS(sock_net(sk), MTCP_MIB_BACKLOGDROP);
+			goto discard;
+		}
+	}
+	bh_unlock_sock(sk);
+	if (refcounted)
+		sock_put(sk);
+	return NET_RX_SUCCESS;
+
+discard:
+	kfree_skb(skb);
+	if (refcounted)
+		sock_put(sk);
+	return NET_RX_SUCCESS;
+}
+
 /* ------------------------------------------------------------ TIME_WAIT */
 
 enum mtcp_tw_verdict {
@@ -1467,7 +1516,7 @@ process:
 			sock_put(sk);
 		return 0;
 	}
-	return __sk_receive_skb(sk, skb, 0, th->doff * 4, refcounted);
+	return mtcp_v4_rcv_locked(sk, skb, refcounted);
 
 no_socket:
 	if (!xfrm4_policy_check(NULL, XFRM_POLICY_IN, skb))

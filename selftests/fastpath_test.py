@@ -21,6 +21,9 @@ error:
     segment.  (The router run above has them cut by offload.c on a device
     without checksum offload, after PMTU discovery shrank them; the tun
     wire tests check every segment offload.c makes: wire_stream.py.)
+  - a 32 MiB stream over veth, where nothing is lost: the receiver drops
+    nothing while its reader holds the socket (the backlog), and
+    mini_tcp's sender retransmits nothing.
 
 Runs for MTCP_PROTO (253, or 6: kernel TCP as the oracle).  TAP output.
 """
@@ -206,12 +209,56 @@ def t_gso_over_veth():
     return ok_all, " | ".join(res)
 
 
+def t_bulk_veth_lossless():
+    """32 MiB A to B over veth with build/streambench (a reader that copies
+    256 KiB at a time, so the receiver's owner holds the socket while GSO
+    skbs arrive): veth loses nothing, so the receiver must drop nothing
+    (BacklogDrop, TCP's TCPBacklogDrop) and mini_tcp's sender must
+    retransmit nothing (an skb dropped there cost a retransmission
+    timeout).  Kernel TCP's RetransSegs is not checked: its tail loss
+    probes may fire on a virtual link whose ACKs are late."""
+    bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "build", "streambench")
+    drop = "TCPBacklogDrop" if st.IS_TCP else "BacklogDrop"
+    ready = "/tmp/mfp_stream.ready"
+    if os.path.exists(ready):
+        os.unlink(ready)
+    drops0 = st.counters(NS_B).get(drop, 0)
+    rtx0 = counter(NS_A, "RetransSegs")
+    srv = subprocess.Popen(["ip", "netns", "exec", NS_B, bench, "-s", "-p", str(st.PROTO),
+                            "-a", "10.78.9.2", "-P", "7410", "-t", "120", "-w", ready],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(200):
+            if os.path.exists(ready) and os.path.getsize(ready):
+                break
+            time.sleep(0.05)
+        cli = subprocess.run(["ip", "netns", "exec", NS_A, bench, "-p", str(st.PROTO),
+                              "-a", "10.78.9.2", "-P", "7410", "-b", str(32 << 20),
+                              "-t", "100"], capture_output=True, text=True, timeout=150)
+        out, _ = srv.communicate(timeout=60)
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+    drops = st.counters(NS_B).get(drop, 0) - drops0
+    rtx = counter(NS_A, "RetransSegs") - rtx0
+    detail = "%s | %s; receiver %s %d, sender RetransSegs %d" % (
+        cli.stdout.strip(), out.strip(), drop, drops, rtx)
+    ok = (cli.returncode == 0 and srv.returncode == 0 and
+          "bytes=%d" % (32 << 20) in out and drops == 0 and
+          (st.IS_TCP or rtx == 0))
+    return ok, detail
+
+
 def main():
     tests = [("veth_without_checksum_offload_4MiB_both_ways", t_no_hw_csum),
              ("gso_skbs_cross_veth_whole_4MiB", t_gso_over_veth),
              ("partial_checksum_finished_by_router_4MiB_both_ways",
               t_partial_through_router),
-             ("retransmit_while_clone_queued_2MiB", t_rtx_while_cloned)]
+             ("retransmit_while_clone_queued_2MiB", t_rtx_while_cloned),
+             ("bulk_over_veth_drops_and_retransmits_nothing_32MiB",
+              t_bulk_veth_lossless)]
     print("TAP version 13")
     print("1..%d" % len(tests))
     print("# fastpath_test.py: protocol %d" % st.PROTO)
