@@ -637,6 +637,7 @@ static int mtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	int flags = msg->msg_flags;
+	unsigned int new_skbs = 0;
 	struct page_frag *pfrag;
 	size_t copied = 0;
 	bool merge;
@@ -666,6 +667,14 @@ static int mtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 new_skb:
 			if (!sk_stream_memory_free(sk))
 				goto wait_for_space;
+			/*
+			 * A long write holds the socket while ACKs wait in
+			 * the backlog: process them now and then, so that
+			 * the windows open and the backlog does not overflow
+			 * (tcp_sendmsg_locked() does it every 16 skbs).
+			 */
+			if (++new_skbs % 16 == 0 && sk_flush_backlog(sk))
+				continue;	/* an error, a shutdown, a new MSS */
 			skb = mtcp_new_data_skb(sk);
 			if (!skb)
 				goto wait_for_space;
@@ -702,6 +711,12 @@ new_skb:
 		MTCP_SKB_CB(skb)->end_seq += chunk;
 		ms->write_seq += chunk;
 		copied += chunk;
+		/*
+		 * A full skb leaves now, while the rest of the write is
+		 * copied, as TCP's: the link does not wait for the copy.
+		 */
+		if (skb->len >= goal && copied < size)
+			mtcp_push(sk);
 		continue;
 
 wait_for_space:
