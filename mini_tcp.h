@@ -386,6 +386,7 @@ void mtcp_send_probe(struct sock *sk);
 void mtcp_send_active_rst(struct sock *sk, gfp_t gfp);
 void mtcp_send_fin(struct sock *sk);
 void mtcp_push(struct sock *sk);
+void mtcp_mark_push(struct sock *sk);
 unsigned int mtcp_size_goal(struct sock *sk);
 int mtcp_offload_init(void);
 void mtcp_offload_exit(void);

@@ -304,18 +304,27 @@ static int mtcp_transmit(struct sock *sk, struct sk_buff *oskb, u32 seq,
 }
 
 /*
- * Send a write-queue skb: first time or again.  As TCP, PSH marks the
- * segment that ends what the writer has given us so far.
+ * Send a write-queue skb: first time or again.  Its flags carry PSH when
+ * it ends what a writer gave us (mtcp_mark_push()).
  */
 static int mtcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 {
-	u8 flags = MTCP_SKB_CB(skb)->flags;
-
-	if (skb->len && (skb_queue_is_last(&sk->sk_write_queue, skb) ||
-			 !skb_queue_next(&sk->sk_write_queue, skb)->len))
-		flags |= TCPHDR_PSH;
 	MTCP_SKB_CB(skb)->when = jiffies;
-	return mtcp_transmit(sk, skb, MTCP_SKB_CB(skb)->seq, flags, GFP_ATOMIC);
+	return mtcp_transmit(sk, skb, MTCP_SKB_CB(skb)->seq,
+			     MTCP_SKB_CB(skb)->flags, GFP_ATOMIC);
+}
+
+/*
+ * A write ends here, or stops to wait for memory: PSH on the data that
+ * ends it, as tcp_mark_push().  sendmsg takes it off an skb it appends
+ * to; a split leaves it on the second half (mtcp_fragment()).
+ */
+void mtcp_mark_push(struct sock *sk)
+{
+	struct sk_buff *tail = skb_peek_tail(&sk->sk_write_queue);
+
+	if (tail && tail->len)
+		MTCP_SKB_CB(tail)->flags |= TCPHDR_PSH;
 }
 
 /*

@@ -708,12 +708,14 @@ new_skb:
 			get_page(pfrag->page);
 		}
 		pfrag->offset += chunk;
+		MTCP_SKB_CB(skb)->flags &= ~TCPHDR_PSH;	/* the write goes on */
 		MTCP_SKB_CB(skb)->end_seq += chunk;
 		ms->write_seq += chunk;
 		copied += chunk;
 		/*
 		 * A full skb leaves now, while the rest of the write is
-		 * copied, as TCP's: the link does not wait for the copy.
+		 * copied, as TCP's: the link does not wait for the copy
+		 * (and the skb carries no PSH).
 		 */
 		if (skb->len >= goal && copied < size)
 			mtcp_push(sk);
@@ -722,12 +724,14 @@ new_skb:
 wait_for_space:
 		mtcp_remove_empty_skb(sk);
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		mtcp_mark_push(sk);
 		mtcp_push(sk);
 		err = sk_stream_wait_memory(sk, &timeo);
 		if (err)
 			goto out_err;
 	}
 
+	mtcp_mark_push(sk);
 	mtcp_push(sk);
 	release_sock(sk);
 	return copied;
@@ -735,6 +739,7 @@ wait_for_space:
 out_err:
 	mtcp_remove_empty_skb(sk);
 	if (copied) {
+		mtcp_mark_push(sk);
 		mtcp_push(sk);
 		release_sock(sk);
 		return copied;
