@@ -144,6 +144,39 @@ insmod_busy() {
 	insmod "$MTCP_KO" "${ARGS[@]}" && sock_ok
 }
 
+# 4 (IPIP) has an offload built into every kernel (af_inet.c), while the
+# protocol itself belongs to tunnel4.ko, which nothing here loads: the
+# protocol slot is free, the offload slot is taken.  insmod fails with
+# EBUSY and the offload's own message, and the unwinding gives the protocol
+# slot back: a second try fails the same way, not as "already registered".
+insmod_offload_busy() {
+	local i
+	rmmod "$MOD" || return 1
+	if grep -q "^tunnel4 " /proc/modules; then
+		echo "tunnel4 is loaded: protocol 4 is taken as well"
+		insmod "$MTCP_KO" "${ARGS[@]}"
+		return 1
+	fi
+	local offl reg
+	reg=$(dmesg | grep -c "IP protocol 4 is already registered")
+	offl=$(dmesg | grep -c "IP protocol 4 already has an offload")
+	for i in 1 2; do
+		if insmod "$MTCP_KO" ipproto=4 2>"$TMP/err"; then
+			echo "insmod ipproto=4 succeeded (try $i)"
+			rmmod "$MOD"
+			return 1
+		fi
+		grep -qi "busy" "$TMP/err" || { echo "not EBUSY:"; cat "$TMP/err"; return 1; }
+		not_loaded || { echo "module left loaded"; return 1; }
+	done
+	offl=$(($(dmesg | grep -c "IP protocol 4 already has an offload") - offl))
+	[ "$offl" = 2 ] || { echo "$offl offload log lines for 2 tries"; dmesg | tail -3; return 1; }
+	[ "$(dmesg | grep -c "IP protocol 4 is already registered")" = "$reg" ] ||
+		{ echo "protocol 4 was left registered"; return 1; }
+	! grep -q "^MINI_TCP " /proc/slabinfo || { echo "MINI_TCP slab left behind"; return 1; }
+	insmod "$MTCP_KO" "${ARGS[@]}" && sock_ok
+}
+
 # Another number: the protocol moves with the module parameter.
 other_number() {
 	rmmod "$MOD" || return 1
@@ -153,7 +186,7 @@ other_number() {
 	rmmod "$MOD" && insmod "$MTCP_KO" "${ARGS[@]}"
 }
 
-echo "1..14"
+echo "1..15"
 check "module loaded at start" loaded
 check "socket() works" sock_ok
 check "rmmod/insmod 20 times" reload_loop
@@ -177,5 +210,6 @@ fi
 check "insmod again" insmod "$MTCP_KO" "${ARGS[@]}"
 check "insmod ipproto=6 (TCP's): EBUSY, a log line, nothing left" insmod_busy 6
 check "insmod ipproto=17 (UDP's): EBUSY, a log line, nothing left" insmod_busy 17
+check "insmod ipproto=4 (IPIP's offload, no protocol): EBUSY, its own log line, the protocol slot given back" insmod_offload_busy
 check "insmod ipproto=254: socket(2, 1, 254) works, 253 does not" other_number
 exit $failed
