@@ -689,13 +689,17 @@ static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
 	}
 
 	/*
-	 * Charged to the socket (and its cgroup) from here to recvmsg().
-	 * Over the limits, as TCP: an empty receive queue still takes one
-	 * skb, or a reader could wait forever on memory other sockets hold.
+	 * Charged to the socket (and its cgroup) from here to recvmsg(),
+	 * within sk_rcvbuf (the window offers half of what is free, the
+	 * rest is for skb overhead: a sender that keeps to it fits).  Over
+	 * the limits, as TCP: an empty receive queue still takes one skb,
+	 * or a reader could wait forever on memory other sockets hold.
 	 */
 	if (skb_queue_empty(&sk->sk_receive_queue)) {
 		mtcp_forced_mem_schedule(sk, skb->truesize, SK_MEM_RECV);
-	} else if (!sk_rmem_schedule(sk, skb, skb->truesize)) {
+	} else if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize >
+		   READ_ONCE(sk->sk_rcvbuf) ||
+		   !sk_rmem_schedule(sk, skb, skb->truesize)) {
 		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_RCVQDROP);
 		atomic_inc(&sk->sk_drops);
 		goto ack;

@@ -11,6 +11,8 @@ confused peer can make the stack send or accept.
     bad RSTs, SYNs, and segments on a TIME_WAIT draw at most a handful of
     ACKs; an ACK loop with a desynchronised peer is bounded
   - keepalive idleness is not reset by unacceptable segments
+  - one-byte segments inside the window cannot take more receive memory
+    than sk_rcvbuf (each skb's overhead would)
   - Karn: no RTT sample from an ACK that covers a retransmission
   - a cookie SYN-ACK announces the listener's TCP_MAXSEG
   - `ip rule ipproto N` routes connect()s of protocol N
@@ -127,6 +129,52 @@ def t_oow_burst(w):
     c.send("PA", data=b"still alive")
     check_eq(c.sock.recv(100), b"still alive", "data after the burst")
     c.expect("A", what="ACK of good data after the burst")
+
+
+SO_MEMINFO = 55     # u32[]: SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_RCVBUF, ...
+
+
+@test("tiny_in_window_segments_held_within_rcvbuf")
+def t_tiny_segments(w):
+    """300 one-byte segments, in order and inside the offered window, to a
+    receiver whose reader does not read (SO_RCVBUF 4096, so sk_rcvbuf
+    8192): each costs an skb of about a kilobyte, so the window's bytes
+    would take far more memory than the buffer.  The receive memory stays
+    within sk_rcvbuf (plus one small skb: TCP measures before it charges);
+    what was taken reads back as the stream's first bytes.  mini_tcp
+    drops the rest and counts it (RcvQDrop, OFODrop); TCP collapses its
+    queue instead, so only the memory bound is checked for it."""
+    ls = w.listen()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c = w.passive_open(listener=ls)
+    before = wire.counters()
+    data = bytes(i % 251 for i in range(300))
+    for i in range(len(data)):
+        c.send("PA", data=data[i:i + 1])
+    time.sleep(S(0.5))
+    rmem, rcvbuf = struct.unpack_from("II", c.sock.getsockopt(
+        socket.SOL_SOCKET, SO_MEMINFO, 9 * 4))
+    diag("rmem_alloc %d, sk_rcvbuf %d" % (rmem, rcvbuf))
+    check(rmem <= rcvbuf + 2048,
+          "receive memory %d over sk_rcvbuf %d" % (rmem, rcvbuf))
+    c.sock.setblocking(False)
+    got = b""
+    try:
+        while True:
+            chunk = c.sock.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except BlockingIOError:
+        pass
+    c.sock.setblocking(True)
+    diag("%d of %d bytes taken" % (len(got), len(data)))
+    check(len(got) > 0, "no byte was taken")
+    check_eq(got, data[:len(got)], "the bytes taken")
+    if not wire.IS_TCP:
+        dropped = delta(before, "RcvQDrop") + delta(before, "OFODrop")
+        check(len(got) == len(data) or dropped > 0,
+              "%d bytes missing, no drop counted" % (len(data) - len(got)))
 
 
 @test("bad_rst_and_syn_bursts_draw_few_challenge_acks")
