@@ -1323,12 +1323,11 @@ static int mtcp_v4_rcv_locked(struct sock *sk, struct sk_buff *skb,
 		}
 	}
 	bh_unlock_sock(sk);
-	if (refcounted)
-		sock_put(sk);
-	return NET_RX_SUCCESS;
+	goto out;
 
 discard:
 	kfree_skb(skb);
+out:
 	if (refcounted)
 		sock_put(sk);
 	return NET_RX_SUCCESS;

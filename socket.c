@@ -633,6 +633,13 @@ static void mtcp_remove_empty_skb(struct sock *sk)
 	}
 }
 
+/* A write ends or stops to wait: PSH on its last byte, then send. */
+static void mtcp_push_write(struct sock *sk)
+{
+	mtcp_mark_push(sk);
+	mtcp_push(sk);
+}
+
 static int mtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
@@ -724,23 +731,20 @@ new_skb:
 wait_for_space:
 		mtcp_remove_empty_skb(sk);
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
-		mtcp_mark_push(sk);
-		mtcp_push(sk);
+		mtcp_push_write(sk);
 		err = sk_stream_wait_memory(sk, &timeo);
 		if (err)
 			goto out_err;
 	}
 
-	mtcp_mark_push(sk);
-	mtcp_push(sk);
+	mtcp_push_write(sk);
 	release_sock(sk);
 	return copied;
 
 out_err:
 	mtcp_remove_empty_skb(sk);
 	if (copied) {
-		mtcp_mark_push(sk);
-		mtcp_push(sk);
+		mtcp_push_write(sk);
 		release_sock(sk);
 		return copied;
 	}
