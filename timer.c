@@ -222,6 +222,7 @@ static void mtcp_delack_timer(struct timer_list *t)
 		if (icsk->icsk_ack.pending & ICSK_ACK_SCHED) {
 			inet_csk_exit_pingpong_mode(sk);
 			mtcp_send_ack(sk);
+			MTCP_INC_STATS(sock_net(sk), MTCP_MIB_DELAYEDACKS);
 		}
 	}
 	bh_unlock_sock(sk);

@@ -225,16 +225,21 @@ def t_delack_pairs(w):
 def t_delack_lone(w):
     """With quick ACKs off (TCP_QUICKACK 0: the interactive mode that
     waits for a reply to carry the ACK), a lone small segment is ACKed by
-    the delayed-ACK timer, about 40 ms later."""
+    the delayed-ACK timer, about 40 ms later.  That the timer sent it is
+    what DelayedACKs counts (TcpExt's for TCP).  The time is only
+    printed: under emulation the guest's jiffies can lag its clock, and a
+    CI run once failed this test when it checked the time (>= 30 ms)."""
     c = w.passive_open(mss=1000)
     c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+    before = wire.counters().get("DelayedACKs", 0)
     t0 = time.monotonic()
     c.send("PA", data=b"l" * 500)
     a = c.expect("A", ack=c.snd_nxt, what="the delayed ACK of a lone segment")
-    dt = a.t - t0
-    diag("lone segment ACKed after %.0f ms" % (dt * 1000))
-    check(dt >= 0.03, "ACK after %.0f ms: not delayed (want about 40 ms)" %
-          (dt * 1000))
+    sent = wire.counters().get("DelayedACKs", 0) - before
+    diag("lone segment ACKed after %.0f ms; DelayedACKs +%d" %
+         ((a.t - t0) * 1000, sent))
+    check(sent >= 1, "the ACK was not the delayed-ACK timer's "
+          "(DelayedACKs did not move): not delayed")
 
 
 @test("nagle_holds_a_small_segment_nodelay_releases_it")
