@@ -96,13 +96,6 @@ def open_with_data(w):
     return c
 
 
-def delayed_acks():
-    """ACKs sent by the delayed-ACK timer (DelayedACKs, TcpExt's for TCP):
-    what shows an ACK was delayed.  Its time alone does not, under
-    emulation, where the guest's jiffies can lag its clock."""
-    return wire.counters().get("DelayedACKs", 0)
-
-
 @test("ack_of_fin_delayed_and_carried_by_close")
 def t_fin_delack(w):
     """The ACK of a FIN that moves the stack to CLOSE_WAIT, after data, is
@@ -126,18 +119,18 @@ def t_fin_delack(w):
     check(min(dts) < 0.035, "ACK of a FIN before any data: delayed")
     c = open_with_data(w)
     t0 = time.monotonic()
-    before = delayed_acks()
+    before = wire.delayed_acks()
     c.send("FA")
     a = c.expect("A", seq=seq_add(c.stack_isn, 1), ack=c.snd_nxt,
                  what="the delayed ACK of the peer's FIN")
-    fired = delayed_acks() - before
+    fired = wire.delayed_acks() - before
     diag("FIN ACKed after %.0f ms; DelayedACKs +%d" % ((a.t - t0) * 1000, fired))
     check(fired >= 1, "ACK of the FIN after %.0f ms, not by the delayed-ACK "
           "timer (DelayedACKs did not move)" % ((a.t - t0) * 1000))
     for attempt in range(5):
         c = open_with_data(w)
         t0 = time.monotonic()
-        before = delayed_acks()
+        before = wire.delayed_acks()
         c.send("FA")
         c.sock.close()
         first = c.expect(("A", "FA"), seq=seq_add(c.stack_isn, 1),
@@ -148,8 +141,8 @@ def t_fin_delack(w):
             diag("FIN,ACK carried the ACK of the peer's FIN (try %d)" %
                  (attempt + 1))
             return
-        check(delayed_acks() > before, "a pure ACK %.0f ms after the FIN, "
-              "not by the delayed-ACK timer" % ((first.t - t0) * 1000))
+        check(wire.delayed_acks() > before, "a pure ACK %.0f ms after the "
+              "FIN, not by the delayed-ACK timer" % ((first.t - t0) * 1000))
         c.expect("FA", seq=seq_add(c.stack_isn, 1), ack=c.snd_nxt,
                  what="FIN in LAST_ACK")
         c.send("A")

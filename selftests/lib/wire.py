@@ -621,6 +621,13 @@ def counters():
     return d
 
 
+def delayed_acks():
+    """ACKs sent by the delayed-ACK timer (DelayedACKs, TcpExt's for TCP):
+    what shows an ACK was delayed.  Its time alone does not, under
+    emulation, where the guest's jiffies can lag its clock."""
+    return counters().get("DelayedACKs", 0)
+
+
 def counter_delta(before, after, names):
     return {n: after.get(n, 0) - before.get(n, 0) for n in names}
 
