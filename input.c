@@ -549,24 +549,57 @@ static bool mtcp_ooo_insert(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
- * Append in-sequence payload (header pulled) to the receive queue, less
- * what came already.  Returns false if that could not be cut off (no
+ * Into @to, the tail of the receive queue, as tcp_try_coalesce(): a small
+ * segment then costs its bytes (copied into the tail's room, or its
+ * buffer added as a fragment) instead of an skb of a kilobyte or more.
+ * @from is charged to the socket: the part of its truesize that @to took
+ * (delta) stays charged, now as @to's, and the rest goes back as @from is
+ * freed.  The caller's @from is gone if this returns true.
+ */
+static bool mtcp_try_coalesce(struct sock *sk, struct sk_buff *to,
+			      struct sk_buff *from)
+{
+	bool stolen;
+	int delta;
+
+	if (MTCP_SKB_CB(from)->seq != MTCP_SKB_CB(to)->end_seq ||
+	    ((MTCP_SKB_CB(to)->flags | MTCP_SKB_CB(from)->flags) & TCPHDR_FIN))
+		return false;
+	if (!skb_try_coalesce(to, from, &stolen, &delta))
+		return false;
+	MTCP_SKB_CB(to)->end_seq = MTCP_SKB_CB(from)->end_seq;
+	from->truesize -= delta;	/* sock_rfree() gives back the rest */
+	kfree_skb_partial(from, stolen);
+	MTCP_INC_STATS(sock_net(sk), MTCP_MIB_RCVCOALESCE);
+	return true;
+}
+
+/*
+ * Append in-sequence payload (header pulled, charged to @sk) to the
+ * receive queue, less what came already; into the queue's tail skb where
+ * it can go.  Returns false if what came already could not be cut off (no
  * memory to linearise it): the caller drops the skb; it will come again.
+ * On true the skb is the queue's (it may be freed already).
  */
 static bool mtcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	struct mini_sock *ms = mtcp_sk(sk);
 	struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
 	u32 trim = ms->rcv_nxt - cb->seq;
+	struct sk_buff *tail;
+	u32 end_seq;
 
 	if (trim) {
 		if (!pskb_pull(skb, trim))
 			return false;
 		cb->seq = ms->rcv_nxt;
 	}
-	__skb_queue_tail(&sk->sk_receive_queue, skb);
-	ms->rcv_wnd -= min(ms->rcv_wnd, cb->end_seq - ms->rcv_nxt);
-	ms->rcv_nxt = cb->end_seq;
+	end_seq = cb->end_seq;
+	tail = skb_peek_tail(&sk->sk_receive_queue);
+	if (!tail || !mtcp_try_coalesce(sk, tail, skb))
+		__skb_queue_tail(&sk->sk_receive_queue, skb);
+	ms->rcv_wnd -= min(ms->rcv_wnd, end_seq - ms->rcv_nxt);
+	ms->rcv_nxt = end_seq;
 	mtcp_rcv_rtt_measure(ms);
 	return true;
 }

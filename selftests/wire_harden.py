@@ -40,7 +40,7 @@ def cname(name):
     """Counter name: TCP's TcpExt spells most of them with a TCP prefix."""
     if wire.IS_TCP and name in ("ChallengeACK", "ACKSkippedSeq",
                                 "ACKSkippedChallenge", "ACKSkippedSynRecv",
-                                "ACKSkippedTimeWait"):
+                                "ACKSkippedTimeWait", "RcvCoalesce"):
         return "TCP" + name
     return name
 
@@ -134,29 +134,13 @@ def t_oow_burst(w):
 SO_MEMINFO = 55     # u32[]: SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_RCVBUF, ...
 
 
-@test("tiny_in_window_segments_held_within_rcvbuf")
-def t_tiny_segments(w):
-    """300 one-byte segments, in order and inside the offered window, to a
-    receiver whose reader does not read (SO_RCVBUF 4096, so sk_rcvbuf
-    8192): each costs an skb of about a kilobyte, so the window's bytes
-    would take far more memory than the buffer.  The receive memory stays
-    within sk_rcvbuf (plus one small skb: TCP measures before it charges);
-    what was taken reads back as the stream's first bytes.  mini_tcp
-    drops the rest and counts it (RcvQDrop, OFODrop); TCP collapses its
-    queue instead, so only the memory bound is checked for it."""
-    ls = w.listen()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    c = w.passive_open(listener=ls)
-    before = wire.counters()
-    data = bytes(i % 251 for i in range(300))
-    for i in range(len(data)):
-        c.send("PA", data=data[i:i + 1])
-    time.sleep(S(0.5))
-    rmem, rcvbuf = struct.unpack_from("II", c.sock.getsockopt(
+def rmem_rcvbuf(c):
+    return struct.unpack_from("II", c.sock.getsockopt(
         socket.SOL_SOCKET, SO_MEMINFO, 9 * 4))
-    diag("rmem_alloc %d, sk_rcvbuf %d" % (rmem, rcvbuf))
-    check(rmem <= rcvbuf + 2048,
-          "receive memory %d over sk_rcvbuf %d" % (rmem, rcvbuf))
+
+
+def read_queued(c):
+    """What the receive queue holds, without waiting."""
     c.sock.setblocking(False)
     got = b""
     try:
@@ -168,6 +152,59 @@ def t_tiny_segments(w):
     except BlockingIOError:
         pass
     c.sock.setblocking(True)
+    return got
+
+
+@test("tiny_in_window_segments_coalesce_within_rcvbuf")
+def t_tiny_segments(w):
+    """300 one-byte segments, in order and inside the offered window, to a
+    receiver whose reader does not read (SO_RCVBUF 4096, so sk_rcvbuf
+    8192).  Each arrives in an skb of about a kilobyte, so queued one by
+    one they would take far more memory than the buffer; merged into the
+    receive queue's last skb (tcp_try_coalesce(): its room takes the
+    bytes) they cost their bytes.  All 300 are taken, read back as sent,
+    RcvCoalesce (TCPRcvCoalesce) counts the merges, and the receive
+    memory stays within sk_rcvbuf."""
+    ls = w.listen()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c = w.passive_open(listener=ls)
+    before = wire.counters()
+    data = bytes(i % 251 for i in range(300))
+    for i in range(len(data)):
+        c.send("PA", data=data[i:i + 1])
+    time.sleep(S(0.5))
+    rmem, rcvbuf = rmem_rcvbuf(c)
+    merged = delta(before, "RcvCoalesce")
+    diag("rmem_alloc %d, sk_rcvbuf %d, %d merged" % (rmem, rcvbuf, merged))
+    check(rmem <= rcvbuf, "receive memory %d over sk_rcvbuf %d" % (rmem, rcvbuf))
+    check(merged >= 250, "only %d of 300 segments merged" % merged)
+    got = read_queued(c)
+    check_eq(got, data, "the 300 bytes, all taken")
+
+
+@test("small_segments_past_rcvbuf_held_within_it")
+def t_small_segments(w):
+    """40 segments of 100 bytes inside the offered window to the same
+    receiver: a tail skb's room takes only a few of them, each next one
+    then brings its own skb of about a kilobyte, so the window's bytes
+    take more memory than the buffer.  The receive memory stays within
+    sk_rcvbuf (plus one small skb: TCP measures before it charges); what
+    was taken reads back as the stream's first bytes.  mini_tcp drops the
+    rest and counts it (RcvQDrop, OFODrop); TCP collapses its queue
+    instead, so only the memory bound is checked for it."""
+    ls = w.listen()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c = w.passive_open(listener=ls)
+    before = wire.counters()
+    data = bytes(i % 251 for i in range(4000))
+    for i in range(0, len(data), 100):
+        c.send("PA", data=data[i:i + 100])
+    time.sleep(S(0.5))
+    rmem, rcvbuf = rmem_rcvbuf(c)
+    diag("rmem_alloc %d, sk_rcvbuf %d" % (rmem, rcvbuf))
+    check(rmem <= rcvbuf + 2048,
+          "receive memory %d over sk_rcvbuf %d" % (rmem, rcvbuf))
+    got = read_queued(c)
     diag("%d of %d bytes taken" % (len(got), len(data)))
     check(len(got) > 0, "no byte was taken")
     check_eq(got, data[:len(got)], "the bytes taken")
