@@ -32,7 +32,8 @@ def tcp_info(s):
 
 def counter(name):
     if wire.IS_TCP:
-        name = {"FastRetrans": "TCPFastRetrans"}.get(name, name)
+        name = {"FastRetrans": "TCPFastRetrans",
+                "RcvCoalesce": "TCPRcvCoalesce"}.get(name, name)
     return wire.counters().get(name, 0)
 
 
@@ -459,6 +460,45 @@ def t_wscale_cookie(w):
     c.rcv_nxt0 = c.rcv_nxt
     check_eq(sent_into(c, 500, "unscaled window 500"), 500,
              "bytes sent into an unscaled window of 500")
+
+
+@test("peek_waitall_sees_bytes_merged_into_the_skb_it_waits_on")
+def t_peek_merge(w):
+    """A reader peeks with MSG_WAITALL for 10 bytes, has seen the 5 that
+    are queued, and sleeps on that skb as the queue's last.  The next 5
+    bytes are merged into it (RcvCoalesce moves): the queue's last skb
+    stays the same, so the reader must wake on the arrival, not on a new
+    last skb.  The peek returns all 10 (SO_RCVTIMEO 3 s bounds a missed
+    wakeup: it would return 5) and a read then takes the same 10."""
+    c = w.passive_open()
+    s = c.sock
+    s.settimeout(None)      # a blocking recv(), bounded by SO_RCVTIMEO
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                 struct.pack("ll", int(T(3)), 0))
+    c.send("PA", data=b"01234")
+    c.expect("A", what="ACK of the first 5 bytes")
+    got = {}
+
+    def reader():
+        t0 = time.monotonic()
+        try:
+            got["peek"] = s.recv(10, socket.MSG_PEEK | socket.MSG_WAITALL)
+        except OSError as e:
+            got["peek"] = e
+        got["secs"] = time.monotonic() - t0
+
+    t = threading.Thread(target=reader)
+    t.start()
+    time.sleep(T(0.3))
+    merged = counter("RcvCoalesce")
+    c.send("PA", data=b"56789")
+    t.join(T(10))
+    merged = counter("RcvCoalesce") - merged
+    diag("merged %d; the peek returned %r after %.1f s" %
+         (merged, got.get("peek"), got.get("secs", -1)))
+    check(merged >= 1, "the 5 bytes were not merged into the queued skb")
+    check_eq(got.get("peek"), b"0123456789", "MSG_PEEK | MSG_WAITALL")
+    check_eq(s.recv(100), b"0123456789", "the read after the peek")
 
 
 if __name__ == "__main__":
