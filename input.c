@@ -511,6 +511,94 @@ static bool mtcp_sequence_ok(const struct mini_sock *ms,
 }
 
 /*
+ * The receive queue's unread bytes copied into skbs of a page each, as
+ * tcp_collapse(): when data the window invited finds sk_rcvbuf taken by
+ * skbs that are mostly overhead (small segments in buffers of a kilobyte
+ * or more that could not be merged).  Only when that frees a quarter of
+ * the queue's truesize at least: the next collapse then waits for that
+ * much new overhead, so a peer's tiny segments cost a bounded copy each.
+ * The old skbs go once the new ones are charged; on no memory nothing
+ * changes.  Returns true if it collapsed.  Under the socket's lock
+ * (softirq, or its backlog): no reader is in the queue.
+ */
+static bool mtcp_collapse_rcv_queue(struct sock *sk)
+{
+	const unsigned int room = SKB_MAX_ORDER(0, 0);
+	struct mini_sock *ms = mtcp_sk(sk);
+	u32 seq = ms->copied_seq, len = ms->rcv_nxt - ms->copied_seq;
+	struct sk_buff *skb, *nskb = NULL;
+	unsigned int old_true = 0, nr = 0;
+	struct sk_buff_head q;
+	u8 fin = 0;
+
+	skb_queue_walk(&sk->sk_receive_queue, skb) {
+		old_true += skb->truesize;
+		fin |= MTCP_SKB_CB(skb)->flags & TCPHDR_FIN;
+		nr++;
+	}
+	if (!len || 4ULL * ((len / room) * SKB_TRUESIZE(room) +
+			     SKB_TRUESIZE(len % room)) > 3ULL * old_true)
+		return false;
+
+	__skb_queue_head_init(&q);
+	skb_queue_walk(&sk->sk_receive_queue, skb) {
+		struct mtcp_skb_cb *cb = MTCP_SKB_CB(skb);
+
+		while (before(seq, cb->end_seq)) {
+			unsigned int n;
+
+			if (!nskb || !skb_tailroom(nskb)) {
+				nskb = alloc_skb(min(room, ms->rcv_nxt - seq),
+						 GFP_ATOMIC | __GFP_NOWARN);
+				if (!nskb)
+					goto fail;
+				MTCP_SKB_CB(nskb)->seq = seq;
+				MTCP_SKB_CB(nskb)->end_seq = seq;
+				MTCP_SKB_CB(nskb)->flags = 0;
+				MTCP_SKB_CB(nskb)->sacked = 0;
+				__skb_queue_tail(&q, nskb);
+			}
+			n = min_t(u32, cb->end_seq - seq, skb_tailroom(nskb));
+			if (skb_copy_bits(skb, seq - cb->seq, skb_put(nskb, n), n))
+				goto fail;
+			seq += n;
+			MTCP_SKB_CB(nskb)->end_seq = seq;
+		}
+	}
+	if (nskb)
+		MTCP_SKB_CB(nskb)->flags |= fin;
+
+	/* The new ones charged first: the old ones' charge covers them. */
+	skb_queue_walk(&q, nskb) {
+		mtcp_forced_mem_schedule(sk, nskb->truesize, SK_MEM_RECV);
+		skb_set_owner_r(nskb, sk);
+	}
+	while ((skb = __skb_dequeue(&sk->sk_receive_queue)) != NULL)
+		__kfree_skb(skb);
+	skb_queue_splice(&q, &sk->sk_receive_queue);
+	MTCP_ADD_STATS(sock_net(sk), MTCP_MIB_RCVCOLLAPSED, nr);
+	return true;
+fail:
+	__skb_queue_purge(&q);
+	return false;
+}
+
+/*
+ * Room for @skb in the receive buffer (and the protocol's memory), after
+ * collapsing the receive queue if that is what it takes.
+ */
+static bool mtcp_rmem_room(struct sock *sk, struct sk_buff *skb)
+{
+	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize <=
+	    READ_ONCE(sk->sk_rcvbuf) && sk_rmem_schedule(sk, skb, skb->truesize))
+		return true;
+	return mtcp_collapse_rcv_queue(sk) &&
+	       atomic_read(&sk->sk_rmem_alloc) + skb->truesize <=
+	       READ_ONCE(sk->sk_rcvbuf) &&
+	       sk_rmem_schedule(sk, skb, skb->truesize);
+}
+
+/*
  * Out-of-order segments wait in ooo_queue, sorted by sequence number,
  * header already pulled, charged to the socket like the receive queue;
  * the queue is bounded by the receive buffer.  A FIN stays in the
@@ -532,8 +620,7 @@ static bool mtcp_ooo_insert(struct sock *sk, struct sk_buff *skb)
 	if (prev && !before(MTCP_SKB_CB(prev)->end_seq, cb->end_seq) &&
 	    (MTCP_SKB_CB(prev)->flags & TCPHDR_FIN) >= (cb->flags & TCPHDR_FIN))
 		return false;
-	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize >
-	    READ_ONCE(sk->sk_rcvbuf) || !sk_rmem_schedule(sk, skb, skb->truesize)) {
+	if (!mtcp_rmem_room(sk, skb)) {
 		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_OFODROP);
 		atomic_inc(&sk->sk_drops);
 		return false;
@@ -730,9 +817,7 @@ static int mtcp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *acked,
 	 */
 	if (skb_queue_empty(&sk->sk_receive_queue)) {
 		mtcp_forced_mem_schedule(sk, skb->truesize, SK_MEM_RECV);
-	} else if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize >
-		   READ_ONCE(sk->sk_rcvbuf) ||
-		   !sk_rmem_schedule(sk, skb, skb->truesize)) {
+	} else if (!mtcp_rmem_room(sk, skb)) {
 		MTCP_INC_STATS(sock_net(sk), MTCP_MIB_RCVQDROP);
 		atomic_inc(&sk->sk_drops);
 		goto ack;

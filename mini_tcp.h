@@ -295,6 +295,7 @@ enum mtcp_mib {
 	MTCP_MIB_BACKLOGDROP,		/* dropped: the owner's backlog was full */
 	MTCP_MIB_DELAYEDACKS,		/* ACKs sent by the delayed-ACK timer */
 	MTCP_MIB_RCVCOALESCE,		/* segments merged into the queue's tail */
+	MTCP_MIB_RCVCOLLAPSED,		/* skbs copied into fewer by a collapse */
 	MTCP_MIB_MEMORYPRESSURES,	/* times the protocol entered pressure */
 	MTCP_MIB_MEMORYPRESSURESCHRONO,	/* milliseconds it spent in pressure */
 	MTCP_MIB_NR

@@ -42,6 +42,7 @@ const char *const mtcp_mib_names[MTCP_MIB_NR] = {
 	[MTCP_MIB_BACKLOGDROP]		= "BacklogDrop",
 	[MTCP_MIB_DELAYEDACKS]		= "DelayedACKs",
 	[MTCP_MIB_RCVCOALESCE]		= "RcvCoalesce",
+	[MTCP_MIB_RCVCOLLAPSED]		= "RcvCollapsed",
 	[MTCP_MIB_MEMORYPRESSURES]	= "MemoryPressures",
 	[MTCP_MIB_MEMORYPRESSURESCHRONO] = "MemoryPressuresChrono",
 };
